@@ -1,0 +1,20 @@
+//! OpenAI CLIP zero-shot classification on burn, natively and (later) in the browser.
+//!
+//! The data path, one module per step:
+//! bytes → [`preprocess`] → [`model`] towers (weights by [`loader`], text by [`tokenizer`])
+//! → embeddings → [`zero_shot`] scores. [`pipeline::Clip`] strings them together.
+//! Nothing here touches a filesystem or a thread except behind `cfg(not(target_family = "wasm"))`.
+
+pub mod backend;
+pub mod config;
+pub mod error;
+pub mod loader;
+pub mod model;
+pub mod pipeline;
+pub mod preprocess;
+pub mod tokenizer;
+pub mod zero_shot;
+
+pub use backend::Backend;
+pub use error::{ClipError, Result};
+pub use pipeline::{Classification, Clip, HfFiles};

@@ -1,0 +1,118 @@
+//! The pre-norm transformer block both towers share (transformers' `CLIPEncoderLayer`).
+
+use burn::module::Module;
+use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::tensor::activation::{gelu, gelu_approximate, sigmoid};
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Device, Tensor};
+
+use crate::config::{Activation, TowerConfig};
+
+pub(crate) fn linear(d_in: usize, d_out: usize, bias: bool, device: &Device) -> Linear {
+    // Zeros: the weights are always loaded afterwards, so skip random initialisation.
+    LinearConfig::new(d_in, d_out).with_bias(bias).with_initializer(Initializer::Zeros).init(device)
+}
+
+pub(crate) fn layer_norm(d: usize, eps: f64, device: &Device) -> LayerNorm {
+    LayerNormConfig::new(d).with_epsilon(eps).init(device)
+}
+
+/// Multi-head self-attention with separate q/k/v/out projections (the HF layout).
+#[derive(Module, Debug)]
+pub struct SelfAttention {
+    pub q_proj: Linear,
+    pub k_proj: Linear,
+    pub v_proj: Linear,
+    pub out_proj: Linear,
+    pub num_heads: usize,
+}
+
+impl SelfAttention {
+    /// `x`: [batch, tokens, hidden]. `causal`: each token sees only itself and earlier ones.
+    pub fn forward(&self, x: Tensor<3>, causal: bool) -> Tensor<3> {
+        let [batch, tokens, hidden] = x.dims();
+        let head_dim = hidden / self.num_heads;
+        let heads = |t: Tensor<3>| t.reshape([batch, tokens, self.num_heads, head_dim]).swap_dims(1, 2);
+        let q = heads(self.q_proj.forward(x.clone()));
+        let k = heads(self.k_proj.forward(x.clone()));
+        let v = heads(self.v_proj.forward(x));
+        // softmax(q·kᵀ / √head_dim)·v, the scale CLIP uses.
+        let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: causal };
+        let context = attention(q, k, v, None, None, options);
+        self.out_proj.forward(context.swap_dims(1, 2).reshape([batch, tokens, hidden]))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Mlp {
+    pub fc1: Linear,
+    pub fc2: Linear,
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+impl Mlp {
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let h = self.fc1.forward(x);
+        let h = match self.activation {
+            // x·σ(1.702x): OpenAI's approximation, which their checkpoints were trained with.
+            Activation::QuickGelu => h.clone() * sigmoid(h * 1.702),
+            Activation::Gelu => gelu(h),
+            Activation::GeluTanh => gelu_approximate(h),
+        };
+        self.fc2.forward(h)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct EncoderLayer {
+    pub self_attn: SelfAttention,
+    pub layer_norm1: LayerNorm,
+    pub mlp: Mlp,
+    pub layer_norm2: LayerNorm,
+}
+
+impl EncoderLayer {
+    pub fn forward(&self, x: Tensor<3>, causal: bool) -> Tensor<3> {
+        let x = x.clone() + self.self_attn.forward(self.layer_norm1.forward(x), causal);
+        x.clone() + self.mlp.forward(self.layer_norm2.forward(x))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Encoder {
+    pub layers: Vec<EncoderLayer>,
+}
+
+impl Encoder {
+    pub fn new(config: &TowerConfig, device: &Device) -> Self {
+        let (d, eps) = (config.hidden_size, config.layer_norm_eps);
+        let layers = (0..config.num_hidden_layers)
+            .map(|_| EncoderLayer {
+                self_attn: SelfAttention {
+                    q_proj: linear(d, d, true, device),
+                    k_proj: linear(d, d, true, device),
+                    v_proj: linear(d, d, true, device),
+                    out_proj: linear(d, d, true, device),
+                    num_heads: config.num_attention_heads,
+                },
+                layer_norm1: layer_norm(d, eps, device),
+                mlp: Mlp {
+                    fc1: linear(d, config.intermediate_size, true, device),
+                    fc2: linear(config.intermediate_size, d, true, device),
+                    activation: config.activation,
+                },
+                layer_norm2: layer_norm(d, eps, device),
+            })
+            .collect();
+        Encoder { layers }
+    }
+
+    pub fn forward(&self, mut x: Tensor<3>, causal: bool) -> Tensor<3> {
+        for layer in &self.layers {
+            x = layer.forward(x, causal);
+        }
+        x
+    }
+}
