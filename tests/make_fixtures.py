@@ -125,9 +125,7 @@ def build_images():
     write_png16(IMAGES / "chelsea_rgb16.png", rgb16.astype(">u2"), color_type=2)
     gray16 = (np.asarray(small.convert("L")).astype(np.uint16)).astype(">u2")  # 0..255: survives the clip
     write_png16(IMAGES / "chelsea_gray16.png", gray16[..., None], color_type=0)
-    # EXIF orientation 6: stored rotated; viewers (and we) must rotate it back upright. Full
-    # size, like a camera's file: JPEG decoders differ by a few levels per pixel (libjpeg-turbo
-    # vs zune-jpeg), which a realistic downscale averages out.
+    # EXIF orientation 6: stored rotated; viewers (and we) must rotate it back upright.
     exif = Image.Exif()
     exif[0x0112] = 6
     chelsea.transpose(Image.ROTATE_90).save(IMAGES / "chelsea_exif6.jpg", quality=90, exif=exif.tobytes())

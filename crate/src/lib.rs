@@ -6,6 +6,7 @@
 //! Nothing here touches a filesystem or a thread except behind `cfg(not(target_family = "wasm"))`.
 
 pub mod backend;
+pub mod bundle;
 pub mod config;
 pub mod error;
 pub mod loader;
@@ -18,3 +19,6 @@ pub mod zero_shot;
 pub use backend::Backend;
 pub use error::{ClipError, Result};
 pub use pipeline::{Classification, Clip, HfFiles};
+
+#[cfg(target_family = "wasm")]
+pub mod wasm;

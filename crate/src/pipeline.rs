@@ -62,8 +62,8 @@ pub struct Clip {
     config: ClipConfig,
     preprocess: PreprocessConfig,
     tokenizer: ClipTokenizer,
-    vision: VisionTower,
-    text: TextTower,
+    vision: Option<VisionTower>,
+    text: Option<TextTower>,
     logit_scale: f32,
     text_cache: HashMap<String, Vec<f32>>,
 }
@@ -86,16 +86,40 @@ impl Clip {
         let tokenizer = ClipTokenizer::from_bytes(&files.tokenizer_json, config.text.max_position_embeddings)?;
         let LoadedWeights { vision, text, logit_scale } =
             load_safetensors(files.model_safetensors, &config, &backend.device)?;
-        Self::new(backend, config, preprocess, tokenizer, vision, text, logit_scale)
+        Self::from_parts(backend, config, preprocess, tokenizer, Some(vision), Some(text), logit_scale)
     }
 
-    pub fn new(
+    /// Open a model directory: a bundle (it has manifest.json) or a Hugging Face checkpoint.
+    #[cfg(not(target_family = "wasm"))]
+    pub fn open(dir: &std::path::Path, backend: Backend) -> Result<Self> {
+        use crate::bundle::{Bundle, MANIFEST, Towers};
+        if dir.join(MANIFEST).is_file() {
+            Bundle::read_dir(dir, Towers::BOTH)?.load(backend)
+        } else {
+            Self::from_hf(HfFiles::read_dir(dir)?, backend)
+        }
+    }
+
+    /// Only the tokenizer of a model directory (bundle or Hugging Face), without any weights.
+    #[cfg(not(target_family = "wasm"))]
+    pub fn open_tokenizer(dir: &std::path::Path) -> Result<ClipTokenizer> {
+        use crate::bundle::{MANIFEST, Manifest};
+        let context = if dir.join(MANIFEST).is_file() {
+            Manifest::parse(&read_model_file(dir, MANIFEST)?)?.config.text.max_position_embeddings
+        } else {
+            ClipConfig::from_hf_json(&read_model_file(dir, "config.json")?)?.text.max_position_embeddings
+        };
+        ClipTokenizer::from_bytes(&read_model_file(dir, "tokenizer.json")?, context)
+    }
+
+    /// Assemble from loaded parts; either tower may be absent (then only the other works).
+    pub fn from_parts(
         backend: Backend,
         config: ClipConfig,
         preprocess: PreprocessConfig,
         tokenizer: ClipTokenizer,
-        vision: VisionTower,
-        text: TextTower,
+        vision: Option<VisionTower>,
+        text: Option<TextTower>,
         logit_scale: f32,
     ) -> Result<Self> {
         let size = config.vision.image_size;
@@ -106,6 +130,19 @@ impl Clip {
             )));
         }
         Ok(Clip { backend, config, preprocess, tokenizer, vision, text, logit_scale, text_cache: HashMap::new() })
+    }
+
+    /// Take the model apart (for conversion).
+    pub fn into_parts(self) -> (ClipConfig, PreprocessConfig, f32, Option<VisionTower>, Option<TextTower>) {
+        (self.config, self.preprocess, self.logit_scale, self.vision, self.text)
+    }
+
+    fn vision(&self) -> Result<&VisionTower> {
+        self.vision.as_ref().ok_or_else(|| ClipError::Input("this model was loaded without its vision tower".into()))
+    }
+
+    fn text(&self) -> Result<&TextTower> {
+        self.text.as_ref().ok_or_else(|| ClipError::Input("this model was loaded without its text tower".into()))
     }
 
     pub fn config(&self) -> &ClipConfig {
@@ -138,6 +175,7 @@ impl Clip {
 
     /// Image features from already preprocessed pixels, in one batch.
     pub async fn embed_pixels(&self, pixels: &[Pixels]) -> Result<Vec<Vec<f32>>> {
+        let vision = self.vision()?;
         if pixels.is_empty() {
             return Ok(Vec::new());
         }
@@ -147,7 +185,7 @@ impl Clip {
             batch.extend_from_slice(&p.data);
         }
         let input = Tensor::<4>::from_data(TensorData::new(batch, [pixels.len(), 3, size, size]), &self.backend.device);
-        read_rows(self.vision.forward(input)).await
+        read_rows(vision.forward(input)).await
     }
 
     /// Projected, unnormalised text features (transformers' `get_text_features`), computing only
@@ -158,7 +196,8 @@ impl Clip {
         missing.dedup();
         if !missing.is_empty() {
             let ids = self.tokenizer.encode(&missing)?;
-            let features = read_rows(self.text.forward(&ids, self.tokenizer.end_of_text(), &self.backend.device)).await?;
+            let text = self.text()?.forward(&ids, self.tokenizer.end_of_text(), &self.backend.device);
+            let features = read_rows(text).await?;
             if self.text_cache.len() + missing.len() > TEXT_CACHE_LIMIT {
                 self.text_cache.clear();
             }

@@ -4,11 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod fidelity;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use clip::tokenizer::ClipTokenizer;
 use clip::zero_shot::DEFAULT_TEMPLATE;
+use clip::bundle::{Precision, Source};
 use clip::{Backend, Clip, ClipError, HfFiles, Result};
 
 #[derive(Parser)]
@@ -28,7 +30,8 @@ enum DeviceArg {
 
 #[derive(clap::Args)]
 struct ModelArgs {
-    /// Model directory: Hugging Face layout (config.json, model.safetensors, tokenizer.json)
+    /// Model directory: a bundle from `clip convert`, or Hugging Face layout (config.json,
+    /// model.safetensors, tokenizer.json, optional preprocessor_config.json)
     #[arg(long)]
     model: PathBuf,
     /// Where to run the towers
@@ -65,6 +68,46 @@ enum Command {
         /// Prompt template with a {} placeholder; several form an ensemble [default: "a photo of a {}."]
         #[arg(long = "template")]
         templates: Vec<String>,
+    },
+    /// Convert a Hugging Face checkpoint to a web bundle (manifest.json, vision.bpk, text.bpk, tokenizer.json)
+    Convert {
+        /// Hugging Face model directory
+        #[arg(long)]
+        from: PathBuf,
+        /// Output directory
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_parser = ["f32", "f16", "q8", "q4"], default_value = "q8")]
+        precision: String,
+        /// Source repository to record in the manifest (read from source.json in --from if absent)
+        #[arg(long)]
+        source_repo: Option<String>,
+        /// Source revision to record in the manifest
+        #[arg(long)]
+        source_revision: Option<String>,
+    },
+    /// Benchmarks
+    Bench {
+        #[command(subcommand)]
+        bench: Bench,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Size and fidelity of bundles against the f32 checkpoint they came from
+    Fidelity {
+        /// The f32 Hugging Face checkpoint
+        #[arg(long)]
+        model: PathBuf,
+        /// Bundle directories to measure
+        #[arg(long = "bundle", required = true)]
+        bundles: Vec<PathBuf>,
+        /// Images to embed (default: the real photos in tests/fixtures/images)
+        #[arg(long = "image")]
+        images: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: DeviceArg,
     },
 }
 
@@ -115,7 +158,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<serde_json::Value> {
     match cli.command {
         Command::Tokenize { model, texts } => {
-            let tokenizer = load_tokenizer(&model)?;
+            let tokenizer = Clip::open_tokenizer(&model)?;
             let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
             Ok(json!({ "ids": tokenizer.encode(&texts)? }))
         }
@@ -151,10 +194,46 @@ fn run(cli: Cli) -> Result<serde_json::Value> {
                 "results": results,
             }))
         }
+        Command::Convert { from, out, precision, source_repo, source_revision } => {
+            convert(&from, &out, &precision, source_repo, source_revision)
+        }
+        Command::Bench { bench: Bench::Fidelity { model, bundles, images, device } } => {
+            let images = if images.is_empty() { default_bench_images() } else { images };
+            fidelity::run(&model, &bundles, &images, backend(device)?)
+        }
     }
 }
 
+/// The real photos shipped with the tests, when run from the repository.
+fn default_bench_images() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/images");
+    ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"].iter().map(|f| dir.join(f)).collect()
+}
+
 /// Read and preprocess each image; a bad one is reported with its file name.
+fn convert(from: &Path, out: &Path, precision: &str, repo: Option<String>, revision: Option<String>) -> Result<serde_json::Value> {
+    let precision = Precision::parse(precision)?;
+    let mut step = |what: &str| eprintln!("clip convert: {what}");
+    step(&format!("reading {}", from.display()));
+    let files = HfFiles::read_dir(from)?;
+    let tokenizer_json = files.tokenizer_json.clone();
+    let recorded = clip::pipeline::read_model_file(from, "source.json")
+        .ok()
+        .and_then(|json| serde_json::from_slice::<Source>(&json).ok());
+    let source = Source {
+        repo: repo.or_else(|| recorded.as_ref().and_then(|s| s.repo.clone())),
+        revision: revision.or_else(|| recorded.as_ref().and_then(|s| s.revision.clone())),
+    };
+    step("loading the f32 weights");
+    let model = Clip::from_hf(files, Backend::cpu())?;
+    let bundle = clip::bundle::convert(model, tokenizer_json, precision, source, &mut step)?;
+    step(&format!("writing {}", out.display()));
+    bundle.write_dir(out)?;
+    let total: u64 = bundle.manifest.files.values().map(|f| f.bytes).sum();
+    step(&format!("done: {:.1} MB in all", total as f64 / 1e6));
+    Ok(serde_json::to_value(&bundle.manifest.files).unwrap_or_default())
+}
+
 fn preprocess_images(clip: &Clip, paths: &[PathBuf]) -> Result<Vec<clip::preprocess::Pixels>> {
     paths
         .iter()
@@ -173,12 +252,5 @@ fn backend(device: DeviceArg) -> Result<Backend> {
 }
 
 fn load_model(args: &ModelArgs) -> Result<Clip> {
-    let files = HfFiles::read_dir(&args.model)?;
-    Clip::from_hf(files, backend(args.device)?)
-}
-
-fn load_tokenizer(dir: &Path) -> Result<ClipTokenizer> {
-    let read = |name: &str| clip::pipeline::read_model_file(dir, name);
-    let context = clip::config::ClipConfig::from_hf_json(&read("config.json")?)?.text.max_position_embeddings;
-    ClipTokenizer::from_bytes(&read("tokenizer.json")?, context)
+    Clip::open(&args.model, backend(args.device)?)
 }

@@ -1,0 +1,389 @@
+//! Model bundles for the web: one burnpack file per tower (fetched in parallel, loaded alone
+//! when only one is needed), the tokenizer, and a manifest that pins every file's size and
+//! sha256. Quantized at convert time with burn's own schemes; loading does no calibration.
+
+use std::collections::BTreeMap;
+
+use burn::module::{Module, ModuleMapper, Param};
+use burn::store::{BurnpackStore, FloatCastAdapter, HalfPrecisionAdapter, ModuleSnapshot, ModuleStore};
+use burn::tensor::quantization::{
+    Calibration, QuantScheme, QuantStore, QuantValue, ScaleDtype, compute_q_params, compute_range,
+};
+use burn::tensor::{Bytes, DType, Tensor};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::backend::Backend;
+use crate::config::{ClipConfig, PreprocessConfig};
+use crate::error::{ClipError, Result};
+use crate::loader::check_applied;
+use crate::model::{TextTower, VisionTower};
+use crate::pipeline::Clip;
+use crate::tokenizer::ClipTokenizer;
+
+pub const FORMAT: &str = "clip-zero-shot-bundle";
+pub const FORMAT_VERSION: u32 = 1;
+pub const MANIFEST: &str = "manifest.json";
+pub const VISION_FILE: &str = "vision.bpk";
+pub const TEXT_FILE: &str = "text.bpk";
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+
+/// The large matrices worth quantizing: attention projections and the MLP. Embeddings, norms,
+/// biases, class/positional embeddings and the output projections stay in floating point.
+const QUANTIZED_WEIGHTS: &str = r"(q_proj|k_proj|v_proj|out_proj|fc1|fc2)\.weight$";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    F32,
+    F16,
+    Q8,
+    Q4,
+}
+
+impl Precision {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "f16" => Ok(Precision::F16),
+            "q8" => Ok(Precision::Q8),
+            "q4" => Ok(Precision::Q4),
+            other => Err(ClipError::Input(format!("unknown precision {other:?} (f32, f16, q8 or q4)"))),
+        }
+    }
+
+    /// burn's scheme for the quantized Linear weights: symmetric, one f32 scale per block of
+    /// `BLOCK` values along the last dimension, values packed into u32 words.
+    fn scheme(self) -> Option<QuantScheme> {
+        self.scheme_with_block(BLOCK)
+    }
+
+    fn scheme_with_block(self, block: u8) -> Option<QuantScheme> {
+        let value = match self {
+            Precision::F32 | Precision::F16 => return None,
+            Precision::Q8 => QuantValue::Q8S,
+            Precision::Q4 => QuantValue::Q4S,
+        };
+        Some(
+            QuantScheme::default()
+                .with_value(value)
+                .with_store(QuantStore::PackedU32(0))
+                .per_block([block], ScaleDtype::F32),
+        )
+    }
+}
+
+/// Values per quantization scale (every released CLIP's widths are multiples of it; a tensor
+/// whose last dimension is not gets the largest power-of-two block that divides it).
+const BLOCK: u8 = 32;
+
+/// Quantizes the parameters whose path matches [`QUANTIZED_WEIGHTS`], each with a block size
+/// that divides its last dimension. (burn's `Quantizer` takes one scheme for all tensors.)
+struct BlockQuantizer {
+    precision: Precision,
+    pattern: regex_lite::Regex,
+    path: Vec<String>,
+}
+
+impl ModuleMapper for BlockQuantizer {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        if !self.pattern.is_match(&self.path.join(".")) {
+            return param;
+        }
+        let precision = self.precision;
+        param.map(move |tensor| {
+            let last = tensor.dims()[D - 1];
+            let block = [BLOCK, 16, 8, 4, 2, 1].into_iter().find(|b| last % usize::from(*b) == 0).unwrap_or(1);
+            match precision.scheme_with_block(block) {
+                Some(scheme) => {
+                    let range = compute_range(&scheme, &tensor, &Calibration::MinMax);
+                    let qparams = compute_q_params(&scheme, range);
+                    tensor.quantize(&scheme, qparams)
+                }
+                None => tensor,
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub repo: Option<String>,
+    pub revision: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quantization {
+    /// burn's scheme, as burn serialises it.
+    pub scheme: QuantScheme,
+    /// Which weights are quantized (a regex over parameter paths).
+    pub weights: String,
+    /// Everything else is stored in this float type.
+    pub other_weights: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub format_version: u32,
+    /// Ties the tower files to this manifest: written into each burnpack's metadata.
+    pub bundle_id: String,
+    pub source: Source,
+    pub config: ClipConfig,
+    pub preprocess: PreprocessConfig,
+    pub logit_scale: f32,
+    pub precision: Precision,
+    pub quantization: Option<Quantization>,
+    pub files: BTreeMap<String, FileEntry>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Manifest {
+    pub fn parse(json: &[u8]) -> Result<Self> {
+        #[derive(Deserialize)]
+        struct Header {
+            format: Option<String>,
+            format_version: Option<u32>,
+        }
+        let bad = |e: String| ClipError::Model(format!("{MANIFEST} is not a valid bundle manifest ({e})"));
+        let header: Header = serde_json::from_slice(json).map_err(|e| bad(e.to_string()))?;
+        if header.format.as_deref() != Some(FORMAT) {
+            return Err(bad(format!("its format is not {FORMAT:?}")));
+        }
+        match header.format_version {
+            Some(FORMAT_VERSION) => {}
+            Some(v) => {
+                return Err(ClipError::Model(format!(
+                    "{MANIFEST} has format version {v}, but this build reads version {FORMAT_VERSION}; convert the model again"
+                )));
+            }
+            None => return Err(bad("it has no format_version".into())),
+        }
+        serde_json::from_slice(json).map_err(|e| bad(e.to_string()))
+    }
+
+    /// Check one file's bytes against the manifest: size first (a truncated download), then
+    /// sha256 (any flipped byte).
+    pub fn verify(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let entry = self
+            .files
+            .get(name)
+            .ok_or_else(|| ClipError::Model(format!("{MANIFEST} does not list {name}")))?;
+        if bytes.len() as u64 != entry.bytes {
+            return Err(ClipError::Model(format!(
+                "{name} is {} bytes but {MANIFEST} says {}: the file is truncated or from another bundle",
+                bytes.len(),
+                entry.bytes
+            )));
+        }
+        if sha256_hex(bytes) != entry.sha256 {
+            return Err(ClipError::Model(format!(
+                "{name} does not match its sha256 in {MANIFEST}: the file is corrupt or from another bundle"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A converted bundle in memory: the manifest and each file's bytes.
+pub struct Bundle {
+    pub manifest: Manifest,
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// Convert loaded f32 towers to a bundle. `progress` is told what is happening, step by step.
+pub fn convert(
+    clip: Clip,
+    tokenizer_json: Vec<u8>,
+    precision: Precision,
+    source: Source,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Bundle> {
+    let (config, preprocess, logit_scale, vision, text) = clip.into_parts();
+    let (vision, text) = match (vision, text) {
+        (Some(v), Some(t)) => (v, t),
+        _ => return Err(ClipError::Input("converting needs both towers".into())),
+    };
+    // Identity of this conversion: the source config, precision and every input byte count.
+    let bundle_id = sha256_hex(
+        format!("{}|{:?}|{}|{}", serde_json::to_string(&config).unwrap_or_default(), precision, logit_scale, tokenizer_json.len())
+            .as_bytes(),
+    )[..16]
+        .to_string();
+    let scheme = precision.scheme();
+    let mut files = BTreeMap::new();
+    progress("quantizing and packing the vision tower");
+    files.insert(VISION_FILE.to_string(), pack(vision, scheme, precision, &bundle_id, "vision")?);
+    progress("quantizing and packing the text tower");
+    files.insert(TEXT_FILE.to_string(), pack(text, scheme, precision, &bundle_id, "text")?);
+    files.insert(TOKENIZER_FILE.to_string(), tokenizer_json);
+    progress("hashing files");
+    let entries = files
+        .iter()
+        .map(|(name, bytes)| (name.clone(), FileEntry { bytes: bytes.len() as u64, sha256: sha256_hex(bytes) }))
+        .collect();
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        bundle_id,
+        source,
+        config,
+        preprocess,
+        logit_scale,
+        precision,
+        quantization: scheme.map(|scheme| Quantization {
+            scheme,
+            weights: QUANTIZED_WEIGHTS.into(),
+            other_weights: "f16 (Linear, Embedding, LayerNorm, Conv2d); f32 (class embedding)".into(),
+        }),
+        files: entries,
+    };
+    Ok(Bundle { manifest, files })
+}
+
+fn pack<M: Module + ModuleSnapshot>(
+    tower: M,
+    scheme: Option<QuantScheme>,
+    precision: Precision,
+    bundle_id: &str,
+    tower_name: &str,
+) -> Result<Vec<u8>> {
+    let tower = match scheme {
+        Some(_) => {
+            let pattern = regex_lite::Regex::new(QUANTIZED_WEIGHTS)
+                .map_err(|e| ClipError::Model(format!("bad quantization pattern: {e}")))?;
+            tower.map(&mut BlockQuantizer { precision, pattern, path: Vec::new() })
+        }
+        None => tower,
+    };
+    let mut store = BurnpackStore::from_bytes(None)
+        .metadata("clip.bundle_id", bundle_id)
+        .metadata("clip.tower", tower_name);
+    if precision != Precision::F32 {
+        store = store.with_to_adapter(HalfPrecisionAdapter::new());
+    }
+    tower
+        .save_into(&mut store)
+        .map_err(|e| ClipError::Model(format!("cannot pack the {tower_name} tower: {e}")))?;
+    let bytes = store
+        .get_bytes()
+        .map_err(|e| ClipError::Model(format!("cannot pack the {tower_name} tower: {e}")))?;
+    Ok(bytes.to_vec())
+}
+
+/// Which towers to load from a bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Towers {
+    pub vision: bool,
+    pub text: bool,
+}
+
+impl Towers {
+    pub const BOTH: Towers = Towers { vision: true, text: true };
+}
+
+impl Bundle {
+    /// Verify every present file against the manifest and load the towers it holds.
+    /// Either tower file may be absent (a page that only needs text skips the vision file).
+    pub fn load(self, backend: Backend) -> Result<Clip> {
+        let Bundle { manifest, mut files } = self;
+        for (name, bytes) in &files {
+            manifest.verify(name, bytes)?;
+        }
+        let tokenizer_json = files
+            .remove(TOKENIZER_FILE)
+            .ok_or_else(|| ClipError::Model(format!("the bundle has no {TOKENIZER_FILE}")))?;
+        let tokenizer = ClipTokenizer::from_bytes(&tokenizer_json, manifest.config.text.max_position_embeddings)?;
+        let device = backend.device.clone();
+        let vision = match files.remove(VISION_FILE) {
+            Some(bytes) => Some(unpack(VisionTower::new(&manifest.config, &device), bytes, &manifest, VISION_FILE, "vision")?),
+            None => None,
+        };
+        let text = match files.remove(TEXT_FILE) {
+            Some(bytes) => Some(unpack(TextTower::new(&manifest.config, &device), bytes, &manifest, TEXT_FILE, "text")?),
+            None => None,
+        };
+        if vision.is_none() && text.is_none() {
+            return Err(ClipError::Model(format!("the bundle has neither {VISION_FILE} nor {TEXT_FILE}")));
+        }
+        Clip::from_parts(backend, manifest.config, manifest.preprocess, tokenizer, vision, text, manifest.logit_scale)
+    }
+
+    /// Read a bundle directory (all files, or only the towers asked for).
+    #[cfg(not(target_family = "wasm"))]
+    pub fn read_dir(dir: &std::path::Path, towers: Towers) -> Result<Self> {
+        let read = |name: &str| crate::pipeline::read_model_file(dir, name);
+        let manifest = Manifest::parse(&read(MANIFEST)?)?;
+        let mut files = BTreeMap::new();
+        files.insert(TOKENIZER_FILE.to_string(), read(TOKENIZER_FILE)?);
+        if towers.vision {
+            files.insert(VISION_FILE.to_string(), read(VISION_FILE)?);
+        }
+        if towers.text {
+            files.insert(TEXT_FILE.to_string(), read(TEXT_FILE)?);
+        }
+        Ok(Bundle { manifest, files })
+    }
+
+    /// Write the bundle into `dir` (created if needed).
+    #[cfg(not(target_family = "wasm"))]
+    pub fn write_dir(&self, dir: &std::path::Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| ClipError::io(dir, e))?;
+        for (name, bytes) in &self.files {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|e| ClipError::io(&path, e))?;
+        }
+        let json = serde_json::to_vec_pretty(&self.manifest)
+            .map_err(|e| ClipError::Model(format!("cannot write {MANIFEST}: {e}")))?;
+        let path = dir.join(MANIFEST);
+        std::fs::write(&path, json).map_err(|e| ClipError::io(&path, e))
+    }
+}
+
+fn unpack<M: Module + ModuleSnapshot>(
+    mut tower: M,
+    bytes: Vec<u8>,
+    manifest: &Manifest,
+    file: &str,
+    tower_name: &str,
+) -> Result<M> {
+    let bytes = Bytes::from_bytes_vec(bytes);
+    let reader = burn::store::burn_pack::Reader::from_bytes(bytes.clone())
+        .map_err(|e| ClipError::Model(format!("{file} is not a valid burnpack file ({e})")))?;
+    let metadata = reader.metadata();
+    if metadata.get("clip.bundle_id") != Some(&manifest.bundle_id) || metadata.get("clip.tower").map(String::as_str) != Some(tower_name) {
+        return Err(ClipError::Model(format!(
+            "{file} belongs to another model than {MANIFEST} (bundle id {:?}, expected {:?})",
+            metadata.get("clip.bundle_id").map(String::as_str).unwrap_or("none"),
+            manifest.bundle_id
+        )));
+    }
+    drop(reader);
+    // f16 weights come back as f32 for compute; quantized weights stay quantized.
+    let mut store = BurnpackStore::from_bytes(Some(bytes))
+        .with_from_adapter(FloatCastAdapter::to(DType::F32))
+        .allow_partial(true)
+        .validate(false);
+    let result = store
+        .apply_to(&mut tower)
+        .map_err(|e| ClipError::Model(format!("{file} cannot be read ({e})")))?;
+    check_applied(file, &result)?;
+    Ok(tower)
+}

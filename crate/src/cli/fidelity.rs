@@ -1,0 +1,84 @@
+//! `clip bench fidelity`: what a bundle costs in bytes and loses in accuracy against the f32
+//! checkpoint it came from, on real photos and prompts.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use clip::bundle::{Bundle, Towers};
+use clip::zero_shot::{DEFAULT_TEMPLATE, cosine};
+use clip::{Backend, Clip, ClipError, HfFiles, Result};
+
+const LABELS: &[&str] = &["cat", "astronaut", "cup of coffee", "rocket", "galaxy", "dog", "car", "tree"];
+const TEMPLATES: &[&str] = &[DEFAULT_TEMPLATE, "a blurry photo of the {}.", "{}", "a photo of {}, a type of food."];
+
+struct Outputs {
+    images: Vec<Vec<f32>>,
+    texts: Vec<Vec<f32>>,
+    top1: Vec<usize>,
+}
+
+fn outputs(clip: &mut Clip, images: &[Vec<u8>]) -> Result<Outputs> {
+    let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
+    let image_embeddings = pollster::block_on(clip.embed_images(&refs))?;
+    let prompts = clip::zero_shot::prompts(LABELS, TEMPLATES)?;
+    let prompt_refs: Vec<&str> = prompts.iter().map(String::as_str).collect();
+    let texts = pollster::block_on(clip.embed_texts(&prompt_refs))?;
+    let result = pollster::block_on(clip.classify_embeddings(&image_embeddings, LABELS, TEMPLATES))?;
+    let top1 = result
+        .scores
+        .iter()
+        .map(|s| s.probs.iter().enumerate().fold((0, f32::MIN), |best, (i, &p)| if p > best.1 { (i, p) } else { best }).0)
+        .collect();
+    Ok(Outputs { images: image_embeddings, texts, top1 })
+}
+
+fn min_mean(a: &[Vec<f32>], b: &[Vec<f32>]) -> (f32, f32) {
+    let c: Vec<f32> = a.iter().zip(b).map(|(x, y)| cosine(x, y)).collect();
+    (c.iter().copied().fold(f32::MAX, f32::min), c.iter().sum::<f32>() / c.len().max(1) as f32)
+}
+
+pub fn run(model: &Path, bundles: &[PathBuf], images: &[PathBuf], backend: Backend) -> Result<serde_json::Value> {
+    let image_bytes: Vec<Vec<u8>> =
+        images.iter().map(|p| std::fs::read(p).map_err(|e| ClipError::io(p, e))).collect::<Result<_>>()?;
+    let mut reference = Clip::from_hf(HfFiles::read_dir(model)?, backend.clone())?;
+    let base = outputs(&mut reference, &image_bytes)?;
+    let f32_bytes = std::fs::metadata(model.join("model.safetensors")).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "| bundle | precision | total MB | vision MB | text MB | image cos min / mean | text cos min / mean | top-1 agree |"
+    );
+    eprintln!("|---|---|---|---|---|---|---|---|");
+    eprintln!("| {} (safetensors) | f32 | {:.1} | | | 1 / 1 | 1 / 1 | {n}/{n} |", model.display(), f32_bytes as f64 / 1e6, n = base.top1.len());
+    let mut rows = Vec::new();
+    for dir in bundles {
+        let bundle = Bundle::read_dir(dir, Towers::BOTH)?;
+        let manifest = bundle.manifest.clone();
+        let mut clip = bundle.load(backend.clone())?;
+        let out = outputs(&mut clip, &image_bytes)?;
+        let (img_min, img_mean) = min_mean(&out.images, &base.images);
+        let (txt_min, txt_mean) = min_mean(&out.texts, &base.texts);
+        let agree = out.top1.iter().zip(&base.top1).filter(|(a, b)| a == b).count();
+        let size = |name: &str| manifest.files.get(name).map_or(0, |f| f.bytes);
+        let total: u64 = manifest.files.values().map(|f| f.bytes).sum();
+        let mb = |b: u64| b as f64 / 1e6;
+        eprintln!(
+            "| {} | {:?} | {:.1} | {:.1} | {:.1} | {img_min:.5} / {img_mean:.5} | {txt_min:.5} / {txt_mean:.5} | {agree}/{} |",
+            dir.display(),
+            manifest.precision,
+            mb(total),
+            mb(size("vision.bpk")),
+            mb(size("text.bpk")),
+            out.top1.len()
+        );
+        rows.push(json!({
+            "bundle": dir.display().to_string(),
+            "precision": manifest.precision,
+            "bytes": { "total": total, "vision": size("vision.bpk"), "text": size("text.bpk"), "tokenizer": size("tokenizer.json") },
+            "image_cosine": { "min": img_min, "mean": img_mean },
+            "text_cosine": { "min": txt_min, "mean": txt_mean },
+            "top1_agreement": agree as f64 / out.top1.len().max(1) as f64,
+        }));
+    }
+    Ok(json!({ "reference": model.display().to_string(), "reference_bytes": f32_bytes, "images": images.len(),
+               "prompts": LABELS.len() * TEMPLATES.len(), "bundles": rows }))
+}
