@@ -5,11 +5,14 @@
 use std::collections::BTreeMap;
 
 use burn::module::{Module, ModuleMapper, Param};
-use burn::store::{BurnpackStore, FloatCastAdapter, HalfPrecisionAdapter, ModuleSnapshot, ModuleStore};
-use burn::tensor::quantization::{
-    Calibration, QuantScheme, QuantStore, QuantValue, ScaleDtype, compute_q_params, compute_range,
+use burn::store::burn_pack::Tensor as PackTensor;
+use burn::store::{
+    BurnpackStore, FloatCastAdapter, HalfPrecisionAdapter, ModuleAdapter, ModuleContext, ModuleSnapshot, ModuleStore,
 };
-use burn::tensor::{Bytes, DType, Tensor};
+use burn::tensor::quantization::{
+    Calibration, QPARAM_ALIGN, QuantScheme, QuantStore, QuantValue, ScaleDtype, compute_q_params, compute_range,
+};
+use burn::tensor::{Bytes, DType, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -28,9 +31,12 @@ pub const VISION_FILE: &str = "vision.bpk";
 pub const TEXT_FILE: &str = "text.bpk";
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 
-/// The large matrices worth quantizing: attention projections and the MLP. Embeddings, norms,
-/// biases, class/positional embeddings and the output projections stay in floating point.
-const QUANTIZED_WEIGHTS: &str = r"(q_proj|k_proj|v_proj|out_proj|fc1|fc2)\.weight$";
+/// The weight matrices that are quantized: attention and MLP Linears, the token embedding, the
+/// patch convolution and both output projections — every matrix, which is what brings ViT-B/32
+/// near 150 MB at 8 bits. LayerNorms, biases, the class and positional embeddings (small, and
+/// where fidelity is most sensitive) stay in f16 (f32 for the class embedding).
+const QUANTIZED_WEIGHTS: &str =
+    r"((q_proj|k_proj|v_proj|out_proj|fc1|fc2|visual_projection|text_projection)|token_embedding|patch_embedding)\.weight$";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -52,13 +58,13 @@ impl Precision {
         }
     }
 
-    /// burn's scheme for the quantized Linear weights: symmetric, one f32 scale per block of
-    /// `BLOCK` values along the last dimension, values packed into u32 words.
+    /// burn's scheme: symmetric, one f16 scale per block of `BLOCK` values along the last
+    /// dimension (a smaller power of two where the width is not a multiple of it).
     fn scheme(self) -> Option<QuantScheme> {
-        self.scheme_with_block(BLOCK)
+        self.scheme_with_block(&[1, BLOCK])
     }
 
-    fn scheme_with_block(self, block: u8) -> Option<QuantScheme> {
+    fn scheme_with_block(self, block: &[u8]) -> Option<QuantScheme> {
         let value = match self {
             Precision::F32 | Precision::F16 => return None,
             Precision::Q8 => QuantValue::Q8S,
@@ -68,14 +74,14 @@ impl Precision {
             QuantScheme::default()
                 .with_value(value)
                 .with_store(QuantStore::PackedU32(0))
-                .per_block([block], ScaleDtype::F32),
+                .per_block(block, ScaleDtype::F16),
         )
     }
 }
 
 /// Values per quantization scale (every released CLIP's widths are multiples of it; a tensor
 /// whose last dimension is not gets the largest power-of-two block that divides it).
-const BLOCK: u8 = 32;
+const BLOCK: u8 = 128;
 
 /// Quantizes the parameters whose path matches [`QUANTIZED_WEIGHTS`], each with a block size
 /// that divides its last dimension. (burn's `Quantizer` takes one scheme for all tensors.)
@@ -101,8 +107,9 @@ impl ModuleMapper for BlockQuantizer {
         let precision = self.precision;
         param.map(move |tensor| {
             let last = tensor.dims()[D - 1];
-            let block = [BLOCK, 16, 8, 4, 2, 1].into_iter().find(|b| last % usize::from(*b) == 0).unwrap_or(1);
-            match precision.scheme_with_block(block) {
+            let mut block = [1u8; D];
+            block[D - 1] = [BLOCK, 64, 32, 16, 8, 4, 2, 1].into_iter().find(|b| last % usize::from(*b) == 0).unwrap_or(1);
+            match precision.scheme_with_block(&block) {
                 Some(scheme) => {
                     let range = compute_range(&scheme, &tensor, &Calibration::MinMax);
                     let qparams = compute_q_params(&scheme, range);
@@ -251,11 +258,45 @@ pub fn convert(
         quantization: scheme.map(|scheme| Quantization {
             scheme,
             weights: QUANTIZED_WEIGHTS.into(),
-            other_weights: "f16 (Linear, Embedding, LayerNorm, Conv2d); f32 (class embedding)".into(),
+            other_weights: "f16 (LayerNorms, biases, positional embeddings); f32 (class embedding)".into(),
         }),
         files: entries,
     };
     Ok(Bundle { manifest, files })
+}
+
+/// burn-flex keeps 4-bit values one per byte; on disk (and on the GPU) they are packed eight to
+/// a u32 word, burn's `PackedU32` layout, which `q_from_data` unpacks or uploads as is.
+#[derive(Clone)]
+struct PackFourBit;
+
+impl ModuleAdapter for PackFourBit {
+    fn adapt(&self, tensor: PackTensor, _ctx: ModuleContext<'_>) -> PackTensor {
+        let DType::QFloat(scheme) = tensor.dtype else { return tensor };
+        if !matches!(scheme.value, QuantValue::Q4S | QuantValue::Q4F) || scheme.store != QuantStore::Native {
+            return tensor;
+        }
+        let packed = scheme.with_store(QuantStore::PackedU32(0));
+        let (name, shape) = (tensor.name.clone(), tensor.shape.clone());
+        burn::store::bridge::map_data(tensor, name, DType::QFloat(packed), shape.clone(), move |data| {
+            let count = shape.num_elements();
+            let bytes = data.into_bytes();
+            let scales_at = count.div_ceil(QPARAM_ALIGN) * QPARAM_ALIGN;
+            let words: Vec<u32> = bytes[..count]
+                .chunks(8)
+                .map(|nibbles| {
+                    nibbles.iter().enumerate().fold(0u32, |word, (i, &v)| word | (u32::from(v & 0x0F) << (4 * i)))
+                })
+                .collect();
+            let mut out = Bytes::from_elems(words);
+            out.extend_from_byte_slice_aligned(&bytes[scales_at..], QPARAM_ALIGN);
+            TensorData::from_bytes(out, shape.clone(), DType::QFloat(packed))
+        })
+    }
+
+    fn clone_box(&self) -> Box<dyn ModuleAdapter> {
+        Box::new(self.clone())
+    }
 }
 
 fn pack<M: Module + ModuleSnapshot>(
@@ -276,8 +317,10 @@ fn pack<M: Module + ModuleSnapshot>(
     let mut store = BurnpackStore::from_bytes(None)
         .metadata("clip.bundle_id", bundle_id)
         .metadata("clip.tower", tower_name);
-    if precision != Precision::F32 {
-        store = store.with_to_adapter(HalfPrecisionAdapter::new());
+    match precision {
+        Precision::F32 => {}
+        Precision::F16 | Precision::Q8 => store = store.with_to_adapter(HalfPrecisionAdapter::new()),
+        Precision::Q4 => store = store.with_to_adapter(HalfPrecisionAdapter::new().chain(PackFourBit)),
     }
     tower
         .save_into(&mut store)

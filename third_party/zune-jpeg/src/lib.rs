@@ -1,3 +1,4 @@
+#![allow(unused, dead_code)]
 /*
  * Copyright (c) 2023.
  *
