@@ -158,6 +158,11 @@ impl Clip {
         self.logit_scale
     }
 
+    /// How many prompt embeddings are cached.
+    pub fn cached_texts(&self) -> usize {
+        self.text_cache.len()
+    }
+
     pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
         self.tokenizer.encode(texts)
     }

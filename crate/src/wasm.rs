@@ -1,7 +1,159 @@
-//! The browser's door into the crate (wasm-bindgen). Placeholder while the bindings are built.
+//! The browser's door into the crate: a thin wasm-bindgen layer over [`Clip`]. Everything here
+//! converts between JavaScript values and the Rust API; no model logic lives here.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
 use wasm_bindgen::prelude::*;
+
+use crate::backend::Backend;
+use crate::bundle::{Bundle, Manifest, TEXT_FILE, TOKENIZER_FILE, VISION_FILE};
+use crate::error::ClipError;
+use crate::pipeline::Clip;
 
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
+}
+
+fn js_error(e: ClipError) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// One model on one device. Create once per page (WebGPU can be initialised only once) and
+/// load bundles into it.
+#[wasm_bindgen]
+pub struct Engine {
+    backend: Backend,
+    fallback_reason: Option<String>,
+    // Rc<RefCell>: async methods hold the model across awaits; the worker sends one request at
+    // a time, so a borrow conflict means a caller bug and is reported, not panicked on.
+    clip: Rc<RefCell<Option<Clip>>>,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Acquire WebGPU when `prefer_gpu` and the browser offers it, else the CPU (burn-flex,
+    /// wasm SIMD). Never fails for lack of a GPU: the reason is kept in `fallbackReason`.
+    pub async fn create(prefer_gpu: bool) -> Engine {
+        let (backend, fallback_reason) = if prefer_gpu {
+            match Backend::wgpu().await {
+                Ok(backend) => (backend, None),
+                Err(e) => (Backend::cpu(), Some(e.to_string())),
+            }
+        } else {
+            (Backend::cpu(), Some("the CPU was asked for".to_string()))
+        };
+        Engine { backend, fallback_reason, clip: Rc::new(RefCell::new(None)) }
+    }
+
+    /// "webgpu" or "cpu".
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        if self.backend.kind == "wgpu" { "webgpu".into() } else { "cpu".into() }
+    }
+
+    /// The adapter's name, or the CPU backend's.
+    #[wasm_bindgen(getter, js_name = backendDescription)]
+    pub fn backend_description(&self) -> String {
+        if self.backend.kind == "wgpu" {
+            self.backend.description.clone()
+        } else {
+            "CPU (burn-flex, wasm SIMD)".into()
+        }
+    }
+
+    /// Why WebGPU is not in use, when it is not.
+    #[wasm_bindgen(getter, js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.fallback_reason.clone()
+    }
+
+    /// Check one downloaded file against the bundle manifest (size, then sha256).
+    #[wasm_bindgen(js_name = verifyFile)]
+    pub fn verify_file(manifest_json: &str, name: &str, bytes: &[u8]) -> Result<(), JsError> {
+        Manifest::parse(manifest_json.as_bytes()).and_then(|m| m.verify(name, bytes)).map_err(js_error)
+    }
+
+    /// Load a bundle from fetched bytes. Either tower may be omitted.
+    #[wasm_bindgen(js_name = loadBundle)]
+    pub fn load_bundle(
+        &self,
+        manifest_json: &str,
+        vision: Option<Vec<u8>>,
+        text: Option<Vec<u8>>,
+        tokenizer: Vec<u8>,
+    ) -> Result<(), JsError> {
+        let manifest = Manifest::parse(manifest_json.as_bytes()).map_err(js_error)?;
+        let mut files = BTreeMap::new();
+        files.insert(TOKENIZER_FILE.to_string(), tokenizer);
+        if let Some(v) = vision {
+            files.insert(VISION_FILE.to_string(), v);
+        }
+        if let Some(t) = text {
+            files.insert(TEXT_FILE.to_string(), t);
+        }
+        let clip = Bundle { manifest, files }.load(self.backend.clone()).map_err(js_error)?;
+        *self.clip.try_borrow_mut().map_err(|_| JsError::new("the engine is busy"))? = Some(clip);
+        Ok(())
+    }
+
+    /// The vision tower's input size and the text context, as JSON (for display).
+    #[wasm_bindgen(js_name = modelInfo)]
+    pub fn model_info(&self) -> Result<String, JsError> {
+        let guard = self.clip.try_borrow().map_err(|_| JsError::new("the engine is busy"))?;
+        let clip = guard.as_ref().ok_or_else(|| JsError::new("no model is loaded"))?;
+        let config = clip.config();
+        Ok(serde_json::json!({
+            "imageSize": config.vision.image_size,
+            "patchSize": config.vision.patch_size,
+            "embeddingDim": config.projection_dim,
+            "logitScale": clip.logit_scale().exp(),
+        })
+        .to_string())
+    }
+
+    /// Projected image features from encoded image bytes (JPEG, PNG, WebP, GIF, BMP).
+    #[wasm_bindgen(js_name = embedImage)]
+    pub async fn embed_image(&self, bytes: Vec<u8>) -> Result<Vec<f32>, JsError> {
+        let cell = self.clip.clone();
+        let guard = cell.try_borrow().map_err(|_| JsError::new("the engine is busy"))?;
+        let clip = guard.as_ref().ok_or_else(|| JsError::new("no model is loaded"))?;
+        let pixels = clip.preprocess(&bytes).map_err(js_error)?;
+        let mut rows = clip.embed_pixels(&[pixels]).await.map_err(js_error)?;
+        rows.pop().ok_or_else(|| JsError::new("the vision tower returned nothing"))
+    }
+
+    /// Zero-shot scores. `image_embeddings` holds `count` embeddings back to back. Returns JSON:
+    /// `{"labels": [...], "templates": [...], "scores": [{"probs": [...], "cosine": [...]}], "encoded": n}`
+    /// where `encoded` counts the prompts that were not cached and had to run through the text tower.
+    pub async fn classify(
+        &self,
+        image_embeddings: Vec<f32>,
+        count: usize,
+        labels: Vec<String>,
+        templates: Vec<String>,
+    ) -> Result<String, JsError> {
+        let cell = self.clip.clone();
+        let mut guard = cell.try_borrow_mut().map_err(|_| JsError::new("the engine is busy"))?;
+        let clip = guard.as_mut().ok_or_else(|| JsError::new("no model is loaded"))?;
+        if count == 0 && !image_embeddings.is_empty() || count > 0 && image_embeddings.len() % count != 0 {
+            return Err(JsError::new("image embeddings do not split into the given count"));
+        }
+        let dim = if count == 0 { 0 } else { image_embeddings.len() / count };
+        let images: Vec<Vec<f32>> = image_embeddings.chunks(dim.max(1)).take(count).map(<[f32]>::to_vec).collect();
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
+        let before = clip.cached_texts();
+        let result = clip.classify_embeddings(&images, &labels, &templates).await.map_err(js_error)?;
+        let encoded = clip.cached_texts().saturating_sub(before);
+        Ok(serde_json::json!({
+            "labels": result.labels,
+            "templates": result.templates,
+            "scores": result.scores,
+            "encoded": encoded,
+        })
+        .to_string())
+    }
 }

@@ -1,0 +1,148 @@
+// The page ↔ worker protocol. The worker owns the one Engine (wasm + WebGPU/CPU); the page
+// sends it requests and gets one response per request, plus events (backend chosen, download
+// progress) that belong to no request.
+//
+// To grow the protocol (template presets computed in Rust, per-template contributions, A/B
+// template comparison, text→image ranking over the gallery, few-shot linear probes), add an
+// entry to `Api` and a handler in worker.ts; `WorkerClient.call` is typed from this table.
+
+/** The wasm engine's backend, as the worker first reports it. */
+export interface BackendInfo {
+  /** "webgpu" or "cpu" */
+  backend: string;
+  /** Adapter name, e.g. "BrowserWebGpu: SwiftShader ..." or "CPU (burn-flex, wasm SIMD)". */
+  description: string;
+  /** Why WebGPU is not in use (null when it is). */
+  fallbackReason: string | null;
+}
+
+/** From Engine.modelInfo(). `logitScale` is exp(logit_scale): the softmax temperature's inverse. */
+export interface ModelInfo {
+  imageSize: number;
+  patchSize: number;
+  embeddingDim: number;
+  logitScale: number;
+}
+
+/** One image's zero-shot scores, in label order, exactly as Rust computed them. */
+export interface Scores {
+  probs: number[];
+  cosine: number[];
+}
+
+export interface InitParams {
+  /** Try WebGPU first (falls back to the CPU on its own); false forces the CPU. */
+  preferGpu: boolean;
+  /** Absolute URL of the bundle directory, ending in "/" (manifest.json lives there). */
+  modelUrl: string;
+}
+
+export interface InitResult {
+  backend: BackendInfo;
+  model: ModelInfo;
+  bundleId: string;
+  precision: string;
+  /** The checkpoint the bundle was converted from, when the manifest records it. */
+  sourceRepo: string | null;
+  /** Total bytes of the bundle's files, and how many of them came from the Cache API. */
+  totalBytes: number;
+  cachedBytes: number;
+  ms: number;
+}
+
+export interface EmbedParams {
+  /** The page's id for the image; the worker caches the embedding under it. */
+  imageId: string;
+  /** Encoded image bytes (PNG, JPEG, WebP, GIF, BMP); transferred, not copied. */
+  bytes: ArrayBuffer;
+}
+
+export interface EmbedResult {
+  imageId: string;
+  /** Milliseconds for decode + preprocess + vision tower. */
+  ms: number;
+  dim: number;
+  backend: string;
+}
+
+export interface ClassifyParams {
+  /**
+   * Requests on one channel supersede each other: a queued request whose generation is below
+   * the newest seen on its channel is dropped unanswered except for `superseded: true`.
+   * (The gallery and the comparison panel are separate channels.)
+   */
+  channel: string;
+  generation: number;
+  /** Images whose cached embeddings are scored; ids without an embedding are listed in `missing`. */
+  imageIds: string[];
+  labels: string[];
+  templates: string[];
+}
+
+export interface ClassifyResult {
+  channel: string;
+  generation: number;
+  /** As Rust echoes them. */
+  labels: string[];
+  templates: string[];
+  /** Scores by image id. */
+  scores: Record<string, Scores>;
+  missing: string[];
+  /** Prompts (label × template) in this request, and how many ran through the text tower (the rest were cached). */
+  prompts: number;
+  encoded: number;
+  ms: number;
+}
+
+export interface ForgetParams {
+  imageId: string;
+}
+
+/** Every request the worker answers: its parameters and its result. */
+export interface Api {
+  init: { params: InitParams; result: InitResult };
+  embed: { params: EmbedParams; result: EmbedResult };
+  classify: { params: ClassifyParams; result: ClassifyResult };
+  forget: { params: ForgetParams; result: { forgotten: boolean } };
+}
+
+export type Method = keyof Api;
+
+export type Request = { [M in Method]: { kind: "request"; id: number; method: M; params: Api[M]["params"] } }[Method];
+
+export type Response =
+  | { kind: "response"; id: number; ok: true; result: Api[Method]["result"] }
+  | { kind: "response"; id: number; ok: false; error: string; superseded: boolean };
+
+/** Files of the bundle, one event per update. */
+export interface ProgressEvent {
+  kind: "event";
+  event: "progress";
+  file: string;
+  loaded: number;
+  total: number;
+  /** "download" while streaming, "cache" when read from the Cache API, "verify", "done". */
+  phase: "download" | "cache" | "verify" | "done";
+}
+
+export interface BackendEvent {
+  kind: "event";
+  event: "backend";
+  backend: BackendInfo;
+}
+
+export interface StageEvent {
+  kind: "event";
+  event: "stage";
+  /** What the worker is doing now, for the status line ("loading the model into WebGPU"). */
+  message: string;
+}
+
+export type WorkerEvent = ProgressEvent | BackendEvent | StageEvent;
+
+export type FromWorker = Response | WorkerEvent;
+
+/** Rust's check, mirrored only to point at the offending input early; Rust still decides. */
+export function hasPlaceholder(template: string): boolean {
+  return template.includes("{}");
+}

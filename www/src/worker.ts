@@ -1,0 +1,332 @@
+// The module worker that owns the one Engine. Requests are run one at a time (the engine takes
+// one request at a time); classification jumps ahead of image embedding so text edits stay
+// live, and a classify request superseded by a newer one on its channel is dropped.
+
+import init, { Engine } from "clip-wasm";
+import type {
+  Api,
+  BackendInfo,
+  ClassifyParams,
+  ClassifyResult,
+  EmbedParams,
+  EmbedResult,
+  FromWorker,
+  InitParams,
+  InitResult,
+  Method,
+  ModelInfo,
+  ProgressEvent,
+  Request,
+  Scores,
+} from "./protocol";
+
+interface WorkerScope {
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
+  onmessage: ((event: MessageEvent<Request>) => void) | null;
+}
+const scope = self as unknown as WorkerScope;
+
+const CACHE_PREFIX = "clip-bundle-";
+const BUNDLE_FILES = ["vision.bpk", "text.bpk", "tokenizer.json"] as const;
+
+let engine: Engine | null = null;
+let loaded = false;
+/** Image embeddings by the page's image id: computed once, reused by every text edit. */
+const embeddings = new Map<string, Float32Array>();
+/** Newest classify generation seen per channel (at arrival, so queued older ones can be dropped). */
+const newestGeneration = new Map<string, number>();
+const queue: Request[] = [];
+let running = false;
+
+class Superseded extends Error {}
+
+function post(message: FromWorker, transfer: Transferable[] = []): void {
+  scope.postMessage(message, transfer);
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === "string") return error;
+  return String(error);
+}
+
+scope.onmessage = (event) => {
+  const request = event.data;
+  if (request.method === "classify") {
+    const { channel, generation } = request.params;
+    newestGeneration.set(channel, Math.max(newestGeneration.get(channel) ?? -Infinity, generation));
+  }
+  queue.push(request);
+  void pump();
+};
+
+/** Next request: the first non-embed one if any (text edits must not wait behind images), else the oldest. */
+function takeNext(): Request | undefined {
+  const urgent = queue.findIndex((r) => r.method !== "embed");
+  return queue.splice(urgent >= 0 ? urgent : 0, 1)[0];
+}
+
+async function pump(): Promise<void> {
+  if (running) return;
+  running = true;
+  try {
+    for (let request = takeNext(); request; request = takeNext()) {
+      try {
+        const result = await handle(request);
+        post({ kind: "response", id: request.id, ok: true, result });
+      } catch (error) {
+        post({
+          kind: "response",
+          id: request.id,
+          ok: false,
+          error: messageOf(error),
+          superseded: error instanceof Superseded,
+        });
+      }
+    }
+  } finally {
+    running = false;
+  }
+}
+
+function handle(request: Request): Promise<Api[Method]["result"]> {
+  switch (request.method) {
+    case "init":
+      return initialize(request.params);
+    case "embed":
+      return embed(request.params);
+    case "classify":
+      return classify(request.params);
+    case "forget":
+      return Promise.resolve({ forgotten: embeddings.delete(request.params.imageId) });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// init: wasm, engine, bundle download (streamed, verified, cached), load
+
+interface ManifestHead {
+  bundle_id: string;
+  precision?: string;
+  source?: { repo?: string | null };
+  files: Record<string, { bytes: number; sha256: string }>;
+}
+
+let wasmReady: Promise<unknown> | null = null;
+
+async function initialize(params: InitParams): Promise<InitResult> {
+  const started = performance.now();
+  stage("starting the WebAssembly module");
+  wasmReady ??= init({ module_or_path: new URL("./pkg/clip_bg.wasm", import.meta.url) });
+  await wasmReady;
+  if (!engine) {
+    stage(params.preferGpu ? "asking the browser for WebGPU" : "starting the CPU backend");
+    engine = await Engine.create(params.preferGpu);
+  }
+  const backend: BackendInfo = {
+    backend: engine.backend,
+    description: engine.backendDescription,
+    fallbackReason: engine.fallbackReason ?? null,
+  };
+  post({ kind: "event", event: "backend", backend });
+
+  stage("fetching the model manifest");
+  const manifestUrl = new URL("manifest.json", params.modelUrl);
+  let manifestText: string;
+  try {
+    const response = await fetch(manifestUrl, { cache: "no-cache" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    manifestText = await response.text();
+  } catch (error) {
+    throw new Error(`The model bundle could not be fetched from ${manifestUrl.pathname} (${messageOf(error)}).`);
+  }
+  let manifest: ManifestHead;
+  try {
+    manifest = JSON.parse(manifestText) as ManifestHead;
+    if (typeof manifest.bundle_id !== "string" || typeof manifest.files !== "object") throw new Error("fields missing");
+  } catch (error) {
+    throw new Error(`The model manifest is not valid JSON with bundle_id and files (${messageOf(error)}).`);
+  }
+  if (!manifest.files["tokenizer.json"]) throw new Error("The model manifest lists no tokenizer.json.");
+
+  const cache = await openCache(manifest.bundle_id);
+  const names = BUNDLE_FILES.filter((name) => manifest.files[name]);
+  const fetched = await Promise.all(
+    names.map((name) => fetchVerified(manifestText, manifest, name, new URL(name, params.modelUrl), cache)),
+  );
+  const bytes = new Map(names.map((name, i) => [name, fetched[i]!] as const));
+
+  stage(`loading the model into ${backend.backend === "webgpu" ? "WebGPU" : "the CPU backend"}`);
+  try {
+    engine.loadBundle(manifestText, bytes.get("vision.bpk")?.bytes, bytes.get("text.bpk")?.bytes, bytes.get("tokenizer.json")!.bytes);
+  } catch (error) {
+    throw new Error(`The model could not be loaded: ${messageOf(error)}`);
+  }
+  loaded = true;
+  const model = JSON.parse(engine.modelInfo()) as ModelInfo;
+  void dropOtherCaches(manifest.bundle_id);
+  stage("ready");
+  return {
+    backend,
+    model,
+    bundleId: manifest.bundle_id,
+    precision: manifest.precision ?? "unknown",
+    sourceRepo: manifest.source?.repo ?? null,
+    totalBytes: fetched.reduce((sum, f) => sum + f.bytes.byteLength, 0),
+    cachedBytes: fetched.reduce((sum, f) => sum + (f.fromCache ? f.bytes.byteLength : 0), 0),
+    ms: performance.now() - started,
+  };
+}
+
+function stage(message: string): void {
+  post({ kind: "event", event: "stage", message });
+}
+
+function progress(file: string, loaded: number, total: number, phase: ProgressEvent["phase"]): void {
+  post({ kind: "event", event: "progress", file, loaded, total, phase });
+}
+
+async function openCache(bundleId: string): Promise<Cache | null> {
+  try {
+    return typeof caches === "undefined" ? null : await caches.open(CACHE_PREFIX + bundleId);
+  } catch {
+    return null; // e.g. an insecure context or storage disabled: download every time
+  }
+}
+
+async function dropOtherCaches(bundleId: string): Promise<void> {
+  try {
+    if (typeof caches === "undefined") return;
+    for (const key of await caches.keys()) {
+      if (key.startsWith(CACHE_PREFIX) && key !== CACHE_PREFIX + bundleId) await caches.delete(key);
+    }
+  } catch {
+    // best effort
+  }
+}
+
+/** One bundle file: from the cache when it is there and still verifies, else downloaded, verified, cached. */
+async function fetchVerified(
+  manifestText: string,
+  manifest: ManifestHead,
+  name: string,
+  url: URL,
+  cache: Cache | null,
+): Promise<{ bytes: Uint8Array; fromCache: boolean }> {
+  const total = manifest.files[name]!.bytes;
+  if (cache) {
+    try {
+      const hit = await cache.match(url);
+      if (hit) {
+        const bytes = new Uint8Array(await hit.arrayBuffer());
+        progress(name, bytes.byteLength, total, "verify");
+        try {
+          Engine.verifyFile(manifestText, name, bytes);
+          progress(name, total, total, "cache");
+          return { bytes, fromCache: true };
+        } catch {
+          await cache.delete(url); // stale or damaged: fetch it again
+        }
+      }
+    } catch {
+      // a cache failure only costs a download
+    }
+  }
+  const bytes = await download(name, url, total);
+  progress(name, bytes.byteLength, total, "verify");
+  try {
+    Engine.verifyFile(manifestText, name, bytes);
+  } catch (error) {
+    throw new Error(`The model file ${name} failed its check: ${messageOf(error)}`);
+  }
+  if (cache) {
+    try {
+      await cache.put(url, new Response(bytes, { headers: { "content-type": "application/octet-stream" } }));
+    } catch {
+      // quota exceeded and the like: the next visit downloads again
+    }
+  }
+  progress(name, total, total, "done");
+  return { bytes, fromCache: false };
+}
+
+async function download(name: string, url: URL, expected: number): Promise<Uint8Array> {
+  let response: globalThis.Response;
+  try {
+    response = await fetch(url, { cache: "no-cache" });
+  } catch (error) {
+    throw new Error(`The model file ${name} could not be downloaded (${messageOf(error)}).`);
+  }
+  if (!response.ok) throw new Error(`The model file ${name} could not be downloaded (HTTP ${response.status}).`);
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  let buffer = new Uint8Array(Math.max(expected, 1));
+  let loaded = 0;
+  let lastReport = 0;
+  progress(name, 0, expected, "download");
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (loaded + value.byteLength > buffer.byteLength) {
+      // more than the manifest says: keep it all, verification will name the mismatch
+      const grown = new Uint8Array(Math.max(buffer.byteLength * 2, loaded + value.byteLength));
+      grown.set(buffer.subarray(0, loaded));
+      buffer = grown;
+    }
+    buffer.set(value, loaded);
+    loaded += value.byteLength;
+    const now = performance.now();
+    if (now - lastReport > 80) {
+      lastReport = now;
+      progress(name, loaded, expected, "download");
+    }
+  }
+  progress(name, loaded, expected, "download");
+  return loaded === buffer.byteLength ? buffer : buffer.slice(0, loaded);
+}
+
+// ---------------------------------------------------------------------------------------------
+// embed and classify
+
+function ready(): Engine {
+  if (!engine || !loaded) throw new Error("The model is not loaded, so nothing can be classified.");
+  return engine;
+}
+
+async function embed(params: EmbedParams): Promise<EmbedResult> {
+  const engine = ready();
+  const started = performance.now();
+  const embedding = await engine.embedImage(new Uint8Array(params.bytes));
+  embeddings.set(params.imageId, embedding);
+  return { imageId: params.imageId, ms: performance.now() - started, dim: embedding.length, backend: engine.backend };
+}
+
+async function classify(params: ClassifyParams): Promise<ClassifyResult> {
+  if (params.generation < (newestGeneration.get(params.channel) ?? -Infinity)) throw new Superseded("superseded");
+  const engine = ready();
+  const ids: string[] = [];
+  const missing: string[] = [];
+  for (const id of params.imageIds) (embeddings.has(id) ? ids : missing).push(id);
+  const dim = ids.length ? embeddings.get(ids[0]!)!.length : 0;
+  const flat = new Float32Array(ids.length * dim);
+  ids.forEach((id, i) => flat.set(embeddings.get(id)!, i * dim));
+  const started = performance.now();
+  const json = await engine.classify(flat, ids.length, params.labels, params.templates);
+  const ms = performance.now() - started;
+  const out = JSON.parse(json) as { labels: string[]; templates: string[]; scores: Scores[]; encoded: number };
+  const scores: Record<string, Scores> = {};
+  ids.forEach((id, i) => {
+    scores[id] = out.scores[i]!;
+  });
+  return {
+    channel: params.channel,
+    generation: params.generation,
+    labels: out.labels,
+    templates: out.templates,
+    scores,
+    missing,
+    prompts: out.labels.length * out.templates.length,
+    encoded: out.encoded,
+    ms,
+  };
+}
