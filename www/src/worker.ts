@@ -212,7 +212,7 @@ async function fetchVerified(
   name: string,
   url: URL,
   cache: Cache | null,
-): Promise<{ bytes: Uint8Array; fromCache: boolean }> {
+): Promise<{ bytes: Uint8Array<ArrayBuffer>; fromCache: boolean }> {
   const total = manifest.files[name]!.bytes;
   if (cache) {
     try {
@@ -250,7 +250,7 @@ async function fetchVerified(
   return { bytes, fromCache: false };
 }
 
-async function download(name: string, url: URL, expected: number): Promise<Uint8Array> {
+async function download(name: string, url: URL, expected: number): Promise<Uint8Array<ArrayBuffer>> {
   let response: globalThis.Response;
   try {
     response = await fetch(url, { cache: "no-cache" });

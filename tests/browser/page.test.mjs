@@ -1,0 +1,268 @@
+// Browser tests of the built page (www/dist) in headless Chromium, once on WebGPU (SwiftShader's
+// adapter) and once with ?backend=cpu. Expected probabilities come from the native CLI run on the
+// very same bundle (www/dist/models/default), so the page is checked against Rust, not against
+// numbers copied into this file.
+//
+//   cd www && npm ci && npm run build && cd .. && node --test tests/browser/
+//
+// Environment: CLIP_BIN (the native `clip` binary, default /work/cargo-target/release/clip),
+// CHROMIUM_BIN (default /usr/bin/chromium; never downloaded).
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const { chromium } = createRequire(join(repo, "www", "package.json"))("playwright-core");
+
+const DIST = join(repo, "www", "dist");
+const MODEL = join(DIST, "models", "default");
+const IMAGES = join(repo, "tests", "fixtures", "images");
+const RESULTS = join(repo, "test-results");
+const CLIP_BIN = process.env.CLIP_BIN || "/work/cargo-target/release/clip";
+const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
+const TOLERANCE = 1e-3;
+// SwiftShader WebGPU and wasm on a small CI machine are slow; the model is tiny.
+const READY_MS = 240_000;
+const WORK_MS = 180_000;
+const TEST_MS = 600_000;
+
+const run = promisify(execFile);
+
+// ---------------------------------------------------------------------------------------------
+// The static server (www/serve.mjs on a free port) for the whole file
+
+let server;
+let baseUrl;
+
+before(async () => {
+  for (const [path, hint] of [
+    [join(DIST, "index.html"), "build the page first: cd www && npm ci && npm run build"],
+    [join(MODEL, "manifest.json"), "www/dist has no model bundle: ./build.sh --from tests/fixtures/tiny-quickgelu"],
+    [CLIP_BIN, "set CLIP_BIN to the native clip binary (cargo build --release)"],
+    [CHROMIUM, "install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_BIN"],
+  ]) {
+    assert.ok(existsSync(path), `${path} is missing: ${hint}`);
+  }
+  server = spawn(process.execPath, [join(repo, "www", "serve.mjs"), DIST, "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  baseUrl = await new Promise((resolveUrl, reject) => {
+    let out = "";
+    server.stdout.on("data", (chunk) => {
+      out += chunk;
+      const match = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
+      if (match) resolveUrl(match[0]);
+    });
+    server.on("exit", (code) => reject(new Error(`serve.mjs exited (${code}) before printing its URL`)));
+  });
+  await mkdir(RESULTS, { recursive: true });
+});
+
+after(() => {
+  server?.kill();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** The native CLI's zero-shot result for one image on the page's bundle. */
+async function cli(image, labels, templates) {
+  const args = ["classify", "--model", MODEL, "--image", image];
+  for (const label of labels) args.push(`--label=${label}`);
+  for (const template of templates) args.push(`--template=${template}`);
+  const { stdout } = await run(CLIP_BIN, args, { maxBuffer: 16 << 20 });
+  return JSON.parse(stdout);
+}
+
+function card(page, name) {
+  return page.locator(`[data-testid="image-card"][data-name="${name}"]:not([data-example])`);
+}
+
+/** Wait until a card shows scores for exactly these labels and templates (or an error). */
+async function waitForCard(page, name, labels, templates) {
+  await page.waitForFunction(
+    ({ name, labels, templates }) => {
+      const el = [...document.querySelectorAll('[data-testid="image-card"]')].find(
+        (c) => c.dataset.name === name && c.dataset.example === undefined,
+      );
+      if (!el) return false;
+      if (el.dataset.status === "error") return true;
+      return (
+        el.dataset.status === "ready" &&
+        (labels === null || el.dataset.labels === JSON.stringify(labels)) &&
+        (templates === null || el.dataset.templates === JSON.stringify(templates))
+      );
+    },
+    { name, labels, templates },
+    { timeout: WORK_MS, polling: 100 },
+  );
+}
+
+/** Bars as the page shows them: label order as displayed (sorted), exact data-prob numbers. */
+async function bars(locator) {
+  return locator.locator('[data-testid="bar"]').evaluateAll((els) =>
+    els.map((e) => ({ label: e.dataset.label, prob: Number(e.dataset.prob) })),
+  );
+}
+
+/** Make a list editor hold exactly `values`, through its inputs and buttons. */
+async function setList(page, kind, values) {
+  const inputs = page.locator(`[data-testid="${kind}-input"]`);
+  while ((await inputs.count()) > values.length) await page.locator(`[data-testid="${kind}-remove"]`).last().click();
+  while ((await inputs.count()) < values.length) await page.locator(`[data-testid="${kind}-add"]`).click();
+  for (let i = 0; i < values.length; i++) await inputs.nth(i).fill(values[i]);
+}
+
+function assertMatchesCli(shown, labels, expected, what) {
+  assert.equal(shown.length, labels.length, `${what}: one bar per label`);
+  labels.forEach((label, i) => {
+    const bar = shown.find((b) => b.label === label);
+    assert.ok(bar, `${what}: a bar for ${label}`);
+    const want = expected.probs[i];
+    assert.ok(
+      Math.abs(bar.prob - want) <= TOLERANCE,
+      `${what}: p(${label}) is ${bar.prob} in the page but ${want} from the CLI`,
+    );
+  });
+  const sorted = shown.map((b) => b.prob);
+  assert.deepEqual(sorted, [...sorted].sort((a, b) => b - a), `${what}: bars are sorted by probability`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same tests on both backends
+
+for (const mode of ["webgpu", "cpu"]) {
+  describe(`page on ${mode}`, { timeout: TEST_MS * 4 }, () => {
+    let context;
+    let profile;
+    const logs = [];
+
+    before(async () => {
+      profile = await mkdtemp(join(tmpdir(), "clip-www-chromium-"));
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        viewport: { width: 1360, height: 1000 },
+        args: [
+          "--enable-unsafe-webgpu",
+          "--no-sandbox",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+        ],
+      });
+    });
+
+    after(async () => {
+      await context?.close();
+      if (profile) await rm(profile, { recursive: true, force: true });
+    });
+
+    async function open(t) {
+      const page = await context.newPage();
+      page.on("console", (m) => logs.push(`[${mode}] console.${m.type()}: ${m.text()}`));
+      page.on("pageerror", (e) => logs.push(`[${mode}] page error: ${e.message}`));
+      page.on("worker", (w) => w.on("console", (m) => logs.push(`[${mode}] worker console.${m.type()}: ${m.text()}`)));
+      t.after(async () => {
+        if (!t.passed && logs.length) t.diagnostic(logs.slice(-40).join("\n"));
+        logs.length = 0;
+        await page.close();
+      });
+      await page.goto(baseUrl + (mode === "cpu" ? "?backend=cpu" : ""));
+      try {
+        await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      } catch (error) {
+        const shown = await page.locator('[data-testid="error"]').textContent().catch(() => "");
+        throw new Error(`the model did not load (${shown || error.message})`);
+      }
+      const backend = await page.getAttribute('[data-testid="backend"]', "data-backend");
+      assert.equal(backend, mode, `the page runs on ${mode} (backend element: ${await page.textContent('[data-testid="backend"]')})`);
+      return page;
+    }
+
+    test("edits to labels and templates give the CLI's probabilities", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      const image = join(IMAGES, "chelsea.png");
+      await page.setInputFiles('[data-testid="file-input"]', image);
+      const labels = ["cat", "dog", "rocket"];
+      const templates = ["a photo of a {}.", "a blurry photo of a {}."];
+      await setList(page, "label", labels);
+      await setList(page, "template", templates);
+      await waitForCard(page, "chelsea.png", labels, templates);
+      const chelsea = card(page, "chelsea.png");
+      assert.equal(await chelsea.getAttribute("data-status"), "ready", await chelsea.textContent());
+      const expected = await cli(image, labels, templates);
+      assert.deepEqual(expected.labels, labels);
+      assertMatchesCli(await bars(chelsea), labels, expected.results[0], "chelsea.png");
+    });
+
+    test("a template without {} is flagged with Rust's message, and fixing it recovers", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await page.setInputFiles('[data-testid="file-input"]', join(IMAGES, "chelsea.png"));
+      await waitForCard(page, "chelsea.png", null, null);
+      const labels = ["cat", "rocket"];
+      await setList(page, "label", labels);
+      await setList(page, "template", ["a photo of a {}.", "a photo without a placeholder"]);
+      const error = page.locator('[data-testid="error"]');
+      await error.waitFor({ state: "visible", timeout: WORK_MS });
+      assert.match(await error.textContent(), /placeholder/);
+      assert.match(await page.locator("li.invalid .row-note").textContent(), /placeholder/);
+      const templates = ["a photo of a {}.", "a photo of a {}, without a doubt."];
+      await setList(page, "template", templates);
+      await waitForCard(page, "chelsea.png", labels, templates);
+      await error.waitFor({ state: "hidden", timeout: WORK_MS });
+      const expected = await cli(join(IMAGES, "chelsea.png"), labels, templates);
+      assertMatchesCli(await bars(card(page, "chelsea.png")), labels, expected.results[0], "chelsea.png after the fix");
+    });
+
+    test("a file that is not an image fails on its card; the next image still classifies", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await page.setInputFiles('[data-testid="file-input"]', join(IMAGES, "not_an_image.png"));
+      await waitForCard(page, "not_an_image.png", null, null);
+      const bad = card(page, "not_an_image.png");
+      assert.equal(await bad.getAttribute("data-status"), "error");
+      assert.match(await bad.locator(".card-status").textContent(), /not an image/i);
+
+      const image = join(IMAGES, "coffee.png");
+      await page.setInputFiles('[data-testid="file-input"]', image);
+      await waitForCard(page, "coffee.png", null, null);
+      const coffee = card(page, "coffee.png");
+      assert.equal(await coffee.getAttribute("data-status"), "ready", await coffee.textContent());
+      const labels = JSON.parse(await coffee.getAttribute("data-labels"));
+      const templates = JSON.parse(await coffee.getAttribute("data-templates"));
+      const expected = await cli(image, labels, templates);
+      assertMatchesCli(await bars(coffee), labels, expected.results[0], "coffee.png");
+      assert.equal(await bad.getAttribute("data-status"), "error", "the bad card keeps its error");
+    });
+
+    test("a reload reads the bundle from the Cache API", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t); // the earlier tests (same profile) stored it; make sure anyway
+      await page.reload();
+      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      assert.match(await page.textContent("#model-status"), /all from the browser cache/);
+    });
+
+    test("screenshot", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      // The first screen: the example photos classified and the wording comparison filled in.
+      await page.waitForFunction(
+        () => {
+          const cards = [...document.querySelectorAll('[data-testid="image-card"][data-example]')];
+          return cards.length === 4 && cards.every((c) => c.dataset.status === "ready");
+        },
+        null,
+        { timeout: WORK_MS },
+      );
+      await page.waitForSelector('#compare-photo [data-testid="bar"]', { timeout: WORK_MS });
+      await page.waitForTimeout(500); // let the bar transitions settle
+      await page.screenshot({ path: join(RESULTS, `page-${mode}.png`), fullPage: true });
+    });
+  });
+}

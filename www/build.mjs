@@ -1,0 +1,50 @@
+// npm run build: bundle the page and the worker with esbuild into dist/, next to index.html,
+// style.css, pkg/clip_bg.wasm and everything under public/ (models/, examples/).
+// Every URL the page uses is relative, so dist/ works from any static host path.
+
+import { build } from "esbuild";
+import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(fileURLToPath(import.meta.url));
+const dist = join(root, "dist");
+const dev = process.argv.includes("--dev");
+
+const wasmJs = join(root, "pkg", "clip.js");
+const wasmBin = join(root, "pkg", "clip_bg.wasm");
+for (const file of [wasmJs, wasmBin]) {
+  if (!existsSync(file)) {
+    console.error(`build: ${file} is missing; build the wasm module first (./build.sh at the repository root)`);
+    process.exit(1);
+  }
+}
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(join(dist, "pkg"), { recursive: true });
+
+await build({
+  absWorkingDir: root,
+  entryPoints: { main: "src/main.ts", worker: "src/worker.ts" },
+  outdir: dist,
+  bundle: true,
+  format: "esm",
+  target: ["es2022"],
+  platform: "browser",
+  sourcemap: true,
+  minify: !dev,
+  legalComments: "none",
+  // The wasm-bindgen glue; tsconfig maps the same name for the type checker.
+  alias: { "clip-wasm": wasmJs },
+  logLevel: "info",
+});
+
+cpSync(join(root, "index.html"), join(dist, "index.html"));
+cpSync(join(root, "style.css"), join(dist, "style.css"));
+cpSync(wasmBin, join(dist, "pkg", "clip_bg.wasm"));
+const pub = join(root, "public");
+if (existsSync(pub)) cpSync(pub, dist, { recursive: true });
+if (!existsSync(join(dist, "models", "default", "manifest.json"))) {
+  console.warn("build: no model bundle at public/models/default/ (the page will say it cannot fetch the model)");
+}
+console.log(`build: wrote ${dist}`);

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// A tiny static file server for the built page, with no dependencies:
+//   node www/serve.mjs [dir=www/dist] [port=8080]
+// Binds 127.0.0.1 (a secure context, so WebGPU and the Cache API work) and prints the URL.
+// Port 0 picks a free port; the printed URL tells which.
+
+import { createServer } from "node:http";
+import { createReadStream, statSync } from "node:fs";
+import { extname, join, normalize, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const root = resolve(process.argv[2] ?? join(here, "dist"));
+const port = Number(process.argv[3] ?? 8080);
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".map": "application/json",
+  ".wasm": "application/wasm",
+  ".bpk": "application/octet-stream",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".gif": "image/gif",
+  ".webp": "image/webp",
+  ".bmp": "image/bmp",
+  ".svg": "image/svg+xml",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+function fail(res, status, text) {
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+  res.end(text);
+}
+
+const server = createServer((req, res) => {
+  if (req.method !== "GET" && req.method !== "HEAD") return fail(res, 405, "method not allowed\n");
+  let path;
+  try {
+    path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
+  } catch {
+    return fail(res, 400, "bad request\n");
+  }
+  let file = normalize(join(root, path));
+  if (file !== root && !file.startsWith(root + sep)) return fail(res, 403, "forbidden\n");
+  let stat;
+  try {
+    stat = statSync(file);
+    if (stat.isDirectory()) {
+      if (!path.endsWith("/")) {
+        res.writeHead(301, { location: `${path}/` });
+        return res.end();
+      }
+      file = join(file, "index.html");
+      stat = statSync(file);
+    }
+  } catch {
+    return fail(res, 404, "not found\n");
+  }
+  res.writeHead(200, {
+    "content-type": TYPES[extname(file).toLowerCase()] ?? "application/octet-stream",
+    "content-length": stat.size,
+    "cache-control": "no-cache",
+  });
+  if (req.method === "HEAD") return res.end();
+  createReadStream(file)
+    .on("error", () => res.destroy())
+    .pipe(res);
+});
+
+server.listen(port, "127.0.0.1", () => {
+  const address = server.address();
+  console.log(`serving ${root} at http://127.0.0.1:${address.port}/`);
+});
