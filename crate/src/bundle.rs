@@ -265,15 +265,21 @@ pub fn convert(
     Ok(Bundle { manifest, files })
 }
 
-/// burn-flex keeps 4-bit values one per byte; on disk (and on the GPU) they are packed eight to
-/// a u32 word, burn's `PackedU32` layout, which `q_from_data` unpacks or uploads as is.
+/// burn-flex keeps quantized values one per byte (`Native`); on disk they are packed into u32
+/// words (four 8-bit or eight 4-bit values), burn's `PackedU32` layout, which is what the wgpu
+/// backend computes on directly and what burn-flex unpacks on load.
 #[derive(Clone)]
-struct PackFourBit;
+struct PackQuantized;
 
-impl ModuleAdapter for PackFourBit {
+impl ModuleAdapter for PackQuantized {
     fn adapt(&self, tensor: PackTensor, _ctx: ModuleContext<'_>) -> PackTensor {
         let DType::QFloat(scheme) = tensor.dtype else { return tensor };
-        if !matches!(scheme.value, QuantValue::Q4S | QuantValue::Q4F) || scheme.store != QuantStore::Native {
+        let bits: usize = match scheme.value {
+            QuantValue::Q8S | QuantValue::Q8F => 8,
+            QuantValue::Q4S | QuantValue::Q4F => 4,
+            _ => return tensor,
+        };
+        if scheme.store != QuantStore::Native {
             return tensor;
         }
         let packed = scheme.with_store(QuantStore::PackedU32(0));
@@ -282,10 +288,11 @@ impl ModuleAdapter for PackFourBit {
             let count = shape.num_elements();
             let bytes = data.into_bytes();
             let scales_at = count.div_ceil(QPARAM_ALIGN) * QPARAM_ALIGN;
+            let mask = (1u32 << bits) - 1;
             let words: Vec<u32> = bytes[..count]
-                .chunks(8)
-                .map(|nibbles| {
-                    nibbles.iter().enumerate().fold(0u32, |word, (i, &v)| word | (u32::from(v & 0x0F) << (4 * i)))
+                .chunks(32 / bits)
+                .map(|values| {
+                    values.iter().enumerate().fold(0u32, |word, (i, &v)| word | ((u32::from(v) & mask) << (bits * i)))
                 })
                 .collect();
             let mut out = Bytes::from_elems(words);
@@ -319,8 +326,8 @@ fn pack<M: Module + ModuleSnapshot>(
         .metadata("clip.tower", tower_name);
     match precision {
         Precision::F32 => {}
-        Precision::F16 | Precision::Q8 => store = store.with_to_adapter(HalfPrecisionAdapter::new()),
-        Precision::Q4 => store = store.with_to_adapter(HalfPrecisionAdapter::new().chain(PackFourBit)),
+        Precision::F16 => store = store.with_to_adapter(HalfPrecisionAdapter::new()),
+        Precision::Q8 | Precision::Q4 => store = store.with_to_adapter(HalfPrecisionAdapter::new().chain(PackQuantized)),
     }
     tower
         .save_into(&mut store)

@@ -1,0 +1,182 @@
+//! Hugging Face checkpoint → `clip convert` bundle → the same answers: within the core
+//! thresholds for f32 and f16, cosine ≥ 0.99 for q8; on the CPU and on wgpu. Every corrupt
+//! bundle is refused with one line naming the file.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clip::bundle::{Bundle, Manifest, Towers, sha256_hex};
+use clip::{Backend, Clip};
+use common::*;
+
+fn convert(from: &Path, out: &Path, precision: &str) {
+    let status = Command::new(env!("CARGO_BIN_EXE_clip"))
+        .args(["convert", "--from", from.to_str().unwrap(), "--out", out.to_str().unwrap(), "--precision", precision])
+        .output()
+        .expect("run clip convert");
+    assert!(status.status.success(), "convert failed: {}", String::from_utf8_lossy(&status.stderr));
+}
+
+fn check_bundle(model: &Path, bundle: &Path, backend: Backend, text_min: f32, image_min: f32, prob_tol: Option<f32>) {
+    let r = reference(model);
+    let name = format!("{} on {}", bundle.display(), backend.description);
+    let mut clip = Clip::open(bundle, backend).expect("bundle loads");
+    let prompts: Vec<&str> = r.prompts.iter().map(String::as_str).collect();
+    assert_eq!(clip.tokenize(&prompts).unwrap(), r.token_ids, "{name}: token ids");
+    let texts = pollster::block_on(clip.embed_texts(&prompts)).unwrap();
+    for (ours, theirs) in texts.iter().zip(&r.text_embeds) {
+        let c = cosine(ours, theirs);
+        assert!(c >= text_min, "{name}: text cosine {c}");
+        if prob_tol.is_some() {
+            let ratio = norm(ours) / norm(theirs);
+            assert!((ratio - 1.0).abs() <= 1e-3, "{name}: text norm ratio {ratio}");
+        }
+    }
+    let files: Vec<Vec<u8>> = r.images.iter().map(|i| std::fs::read(image(&i.file)).unwrap()).collect();
+    let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+    let images = pollster::block_on(clip.embed_images(&refs)).unwrap();
+    for (ours, theirs) in images.iter().zip(&r.images) {
+        let c = cosine(ours, &theirs.embed);
+        assert!(c >= image_min, "{name}: {} image cosine {c}", theirs.file);
+    }
+    if let Some(tol) = prob_tol {
+        let labels: Vec<&str> = r.labels.iter().map(String::as_str).collect();
+        let templates: Vec<&str> = r.templates.iter().map(String::as_str).collect();
+        let result = pollster::block_on(clip.classify_embeddings(&images, &labels, &templates)).unwrap();
+        for (scores, theirs) in result.scores.iter().zip(&r.images) {
+            let d = max_abs_diff(&scores.probs, &theirs.zero_shot_probs);
+            assert!(d <= tol, "{name}: {} probs differ by {d}", theirs.file);
+        }
+    }
+}
+
+fn bundles(tmp: &Path) -> (PathBuf, Vec<(String, PathBuf)>) {
+    let model = fixture("tiny-quickgelu");
+    let out = ["f32", "f16", "q8", "q4"]
+        .iter()
+        .map(|p| {
+            let dir = tmp.join(p);
+            convert(&model, &dir, p);
+            (p.to_string(), dir)
+        })
+        .collect();
+    (model, out)
+}
+
+#[test]
+fn bundles_match_transformers_on_cpu_and_wgpu() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, bundles) = bundles(tmp.path());
+    let mut backends = vec![Backend::cpu()];
+    backends.extend(wgpu_backend());
+    for backend in backends {
+        for (precision, dir) in &bundles {
+            match precision.as_str() {
+                "f32" | "f16" => check_bundle(&model, dir, backend.clone(), 0.9999, 0.999, Some(1e-3)),
+                "q8" => check_bundle(&model, dir, backend.clone(), 0.99, 0.99, None),
+                // 4-bit: loads and runs everywhere; its fidelity is reported by bench fidelity.
+                _ => check_bundle(&model, dir, backend.clone(), 0.5, 0.5, None),
+            }
+        }
+    }
+}
+
+#[test]
+fn bundles_load_from_memory_and_one_tower_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("q8");
+    convert(&fixture("tiny-quickgelu"), &dir, "q8");
+    // The browser path: bytes, no filesystem.
+    let manifest = Manifest::parse(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let mut files = BTreeMap::new();
+    for name in ["text.bpk", "tokenizer.json"] {
+        files.insert(name.to_string(), std::fs::read(dir.join(name)).unwrap());
+    }
+    let mut text_only = Bundle { manifest, files }.load(Backend::cpu()).unwrap();
+    assert_eq!(pollster::block_on(text_only.embed_texts(&["a photo of a cat."])).unwrap().len(), 1);
+    let err = pollster::block_on(text_only.embed_images(&[&std::fs::read(image("chelsea.png")).unwrap()])).unwrap_err();
+    assert_eq!(err.to_string(), "this model was loaded without its vision tower");
+    let both = Bundle::read_dir(&dir, Towers::BOTH).unwrap().load(Backend::cpu());
+    assert!(both.is_ok());
+}
+
+fn fails(bundle: &Path, expect: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_clip"))
+        .args(["classify", "--model", bundle.to_str().unwrap(), "--image"])
+        .arg(image("chelsea.png"))
+        .args(["--label", "cat"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{} should be refused", bundle.display());
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(expect), "expected {expect:?} in {stderr:?}");
+}
+
+fn copy_bundle(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join("manifest.json");
+    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut json);
+    std::fs::write(path, json.to_string()).unwrap();
+}
+
+#[test]
+fn corrupt_bundles_are_refused_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good");
+    convert(&fixture("tiny-quickgelu"), &good, "f16");
+
+    let flipped = tmp.path().join("flipped");
+    copy_bundle(&good, &flipped);
+    let mut bytes = std::fs::read(flipped.join("vision.bpk")).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(flipped.join("vision.bpk"), bytes).unwrap();
+    fails(&flipped, "vision.bpk does not match its sha256 in manifest.json");
+
+    let truncated = tmp.path().join("truncated");
+    copy_bundle(&good, &truncated);
+    let bytes = std::fs::read(truncated.join("text.bpk")).unwrap();
+    std::fs::write(truncated.join("text.bpk"), &bytes[..bytes.len() - 100]).unwrap();
+    fails(&truncated, "text.bpk is");
+    fails(&truncated, "the file is truncated");
+
+    let future = tmp.path().join("future");
+    copy_bundle(&good, &future);
+    edit_manifest(&future, |m| m["format_version"] = 99.into());
+    fails(&future, "manifest.json has format version 99");
+
+    let missing = tmp.path().join("missing");
+    copy_bundle(&good, &missing);
+    std::fs::remove_file(missing.join("tokenizer.json")).unwrap();
+    fails(&missing, "has no tokenizer.json");
+
+    // A tower from another model, with a manifest that vouches for its bytes.
+    let other = tmp.path().join("other");
+    convert(&fixture("tiny-gelu"), &other, "f16");
+    let swapped = tmp.path().join("swapped");
+    copy_bundle(&good, &swapped);
+    let foreign = std::fs::read(other.join("text.bpk")).unwrap();
+    std::fs::write(swapped.join("text.bpk"), &foreign).unwrap();
+    edit_manifest(&swapped, |m| {
+        m["files"]["text.bpk"]["bytes"] = foreign.len().into();
+        m["files"]["text.bpk"]["sha256"] = sha256_hex(&foreign).into();
+    });
+    fails(&swapped, "text.bpk belongs to another model than manifest.json");
+
+    let garbage = tmp.path().join("garbage");
+    copy_bundle(&good, &garbage);
+    std::fs::write(garbage.join("manifest.json"), b"{\"format\": 3").unwrap();
+    fails(&garbage, "manifest.json is not a valid bundle manifest");
+}
