@@ -158,6 +158,11 @@ impl Clip {
         self.logit_scale
     }
 
+    /// Forget cached prompt embeddings (benchmarks time real encoding).
+    pub fn clear_text_cache(&mut self) {
+        self.text_cache.clear();
+    }
+
     /// How many prompt embeddings are cached.
     pub fn cached_texts(&self) -> usize {
         self.text_cache.len()

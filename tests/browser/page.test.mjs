@@ -176,11 +176,10 @@ for (const mode of ["webgpu", "cpu"]) {
         await page.close();
       });
       await page.goto(baseUrl + (mode === "cpu" ? "?backend=cpu" : ""));
-      try {
-        await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
-      } catch (error) {
-        const shown = await page.locator('[data-testid="error"]').textContent().catch(() => "");
-        throw new Error(`the model did not load (${shown || error.message})`);
+      // data-ready turns "false" when loading fails: stop waiting then, and say why.
+      await page.waitForSelector("body[data-ready]", { timeout: READY_MS });
+      if ((await page.getAttribute("body", "data-ready")) !== "true") {
+        throw new Error(`the model did not load: ${await page.locator('[data-testid="error"]').textContent()}`);
       }
       const backend = await page.getAttribute('[data-testid="backend"]', "data-backend");
       assert.equal(backend, mode, `the page runs on ${mode} (backend element: ${await page.textContent('[data-testid="backend"]')})`);

@@ -338,6 +338,7 @@ async function loadModel(): Promise<void> {
     info = await client.call("init", { preferGpu, modelUrl });
   } catch (error) {
     setError("model", messageOf(error));
+    document.body.dataset.ready = "false";
     modelStatus.textContent = "No model is loaded; labels and templates can still be edited.";
     for (const item of items) if (!item.embedded && !item.failed) item.card.setStatus("working", "Waiting for the model…");
     return;
@@ -353,7 +354,7 @@ async function loadModel(): Promise<void> {
   byId("dim").textContent = String(info.model.embeddingDim);
   document.body.dataset.ready = "true";
   for (const item of items) if (!item.embedded && !item.failed) item.card.setStatus("working", "Embedding the image…");
-  setTimeout(() => downloadBox.classList.add("done"), 1500);
+  setTimeout(() => (downloadBox.hidden = true), 2000); // the status line sums it up from here
 }
 
 // ---------------------------------------------------------------------------------------------

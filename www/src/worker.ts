@@ -118,7 +118,12 @@ async function initialize(params: InitParams): Promise<InitResult> {
   const started = performance.now();
   stage("starting the WebAssembly module");
   wasmReady ??= init({ module_or_path: new URL("./pkg/clip_bg.wasm", import.meta.url) });
-  await wasmReady;
+  try {
+    await wasmReady;
+  } catch (error) {
+    wasmReady = null;
+    throw new Error(`The WebAssembly module could not be started (${messageOf(error)}).`);
+  }
   if (!engine) {
     stage(params.preferGpu ? "asking the browser for WebGPU" : "starting the CPU backend");
     engine = await Engine.create(params.preferGpu);
@@ -289,7 +294,7 @@ async function download(name: string, url: URL, expected: number): Promise<Uint8
 // embed and classify
 
 function ready(): Engine {
-  if (!engine || !loaded) throw new Error("The model is not loaded, so nothing can be classified.");
+  if (!engine || !loaded) throw new Error("the model is not loaded");
   return engine;
 }
 

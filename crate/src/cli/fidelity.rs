@@ -1,5 +1,6 @@
 //! `clip bench fidelity`: what a bundle costs in bytes and loses in accuracy against the f32
-//! checkpoint it came from, on real photos and prompts.
+//! checkpoint it came from, on real photos and prompts. `clip bench speed`: how long the towers
+//! take on each backend, with the CPU as the baseline measured in the same run.
 
 use std::path::{Path, PathBuf};
 
@@ -81,4 +82,51 @@ pub fn run(model: &Path, bundles: &[PathBuf], images: &[PathBuf], backend: Backe
     }
     Ok(json!({ "reference": model.display().to_string(), "reference_bytes": f32_bytes, "images": images.len(),
                "prompts": LABELS.len() * TEMPLATES.len(), "bundles": rows }))
+}
+
+fn median_ms(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    samples[samples.len() / 2]
+}
+
+pub fn speed(model: &Path, images: &[PathBuf], repeat: usize) -> Result<serde_json::Value> {
+    let image_bytes: Vec<Vec<u8>> =
+        images.iter().map(|p| std::fs::read(p).map_err(|e| ClipError::io(p, e))).collect::<Result<_>>()?;
+    let prompts = clip::zero_shot::prompts(LABELS, TEMPLATES)?;
+    let mut backends = vec![Backend::cpu()];
+    match pollster::block_on(Backend::wgpu()) {
+        Ok(b) => backends.push(b),
+        Err(e) => eprintln!("clip bench speed: wgpu skipped: {e}"),
+    }
+    let mut rows = Vec::new();
+    let mut baseline: Option<(f64, f64)> = None;
+    eprintln!("| backend | {} images, ms (median of {repeat}) | {} prompts, ms | images vs CPU | prompts vs CPU |", images.len(), prompts.len());
+    eprintln!("|---|---|---|---|---|");
+    for backend in backends {
+        let name = backend.description.clone();
+        let mut clip = Clip::open(model, backend)?;
+        let pixels = image_bytes.iter().map(|b| clip.preprocess(b)).collect::<Result<Vec<_>>>()?;
+        let refs: Vec<&str> = prompts.iter().map(String::as_str).collect();
+        let mut time_images = Vec::new();
+        let mut time_texts = Vec::new();
+        for i in 0..=repeat {
+            let t = std::time::Instant::now();
+            pollster::block_on(clip.embed_pixels(&pixels))?;
+            let image_ms = t.elapsed().as_secs_f64() * 1e3;
+            clip.clear_text_cache();
+            let t = std::time::Instant::now();
+            pollster::block_on(clip.embed_texts(&refs))?;
+            let text_ms = t.elapsed().as_secs_f64() * 1e3;
+            if i > 0 {
+                time_images.push(image_ms);
+                time_texts.push(text_ms);
+            }
+        }
+        let (img, txt) = (median_ms(time_images), median_ms(time_texts));
+        let (base_img, base_txt) = *baseline.get_or_insert((img, txt));
+        eprintln!("| {name} | {img:.1} | {txt:.1} | {:.2}x | {:.2}x |", base_img / img, base_txt / txt);
+        rows.push(json!({ "backend": name, "images_ms": img, "texts_ms": txt,
+                          "images_speedup_vs_cpu": base_img / img, "texts_speedup_vs_cpu": base_txt / txt }));
+    }
+    Ok(json!({ "model": model.display().to_string(), "images": images.len(), "prompts": prompts.len(), "repeat": repeat, "results": rows }))
 }

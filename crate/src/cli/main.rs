@@ -109,6 +109,18 @@ enum Bench {
         #[arg(long, value_enum, default_value = "cpu")]
         device: DeviceArg,
     },
+    /// Time image and text embedding on the CPU and, when available, on wgpu (same inputs, same run)
+    Speed {
+        /// Model directory (Hugging Face or bundle)
+        #[arg(long)]
+        model: PathBuf,
+        /// Images to embed (default: the real photos in tests/fixtures/images)
+        #[arg(long = "image")]
+        images: Vec<PathBuf>,
+        /// Timed repetitions after one warm-up
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -206,6 +218,10 @@ fn run(cli: Cli) -> Result<serde_json::Value> {
         }
         Command::Convert { from, out, precision, source_repo, source_revision } => {
             convert(&from, &out, &precision, source_repo, source_revision)
+        }
+        Command::Bench { bench: Bench::Speed { model, images, repeat } } => {
+            let images = if images.is_empty() { default_bench_images() } else { images };
+            fidelity::speed(&model, &images, repeat.max(1))
         }
         Command::Bench { bench: Bench::Fidelity { model, bundles, images, device } } => {
             let images = if images.is_empty() { default_bench_images() } else { images };

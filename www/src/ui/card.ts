@@ -31,15 +31,19 @@ export class Card {
     this.element = h(
       "article",
       { class: "card", "data-testid": "image-card", "data-name": name, "data-status": "working", "data-example": example ? "true" : undefined },
-      h("div", { class: "thumb" }, img),
       h(
         "div",
-        { class: "card-body" },
-        h("header", { class: "card-head" }, h("span", { class: "card-name", title: name }, name), example ? h("span", { class: "tag" }, "example") : null, remove),
-        this.statusLine,
-        this.bars.element,
-        h("p", { class: "card-meta" }, this.imageMeta, this.textMeta, this.compareButton),
+        { class: "card-top" },
+        h("div", { class: "thumb" }, img),
+        h(
+          "div",
+          { class: "card-info" },
+          h("header", { class: "card-head" }, h("span", { class: "card-name", title: name }, name), example ? h("span", { class: "tag" }, "example") : null, remove),
+          this.statusLine,
+          h("p", { class: "card-meta" }, this.imageMeta, this.textMeta, " ", this.compareButton),
+        ),
       ),
+      this.bars.element,
     );
   }
 
