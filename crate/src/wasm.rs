@@ -125,6 +125,18 @@ impl Engine {
         rows.pop().ok_or_else(|| JsError::new("the vision tower returned nothing"))
     }
 
+    /// Projected text features for each text, back to back (`texts.length × embeddingDim`);
+    /// prompts seen before come from the cache.
+    #[wasm_bindgen(js_name = embedTexts)]
+    pub async fn embed_texts(&self, texts: Vec<String>) -> Result<Vec<f32>, JsError> {
+        let cell = self.clip.clone();
+        let mut guard = cell.try_borrow_mut().map_err(|_| JsError::new("the engine is busy"))?;
+        let clip = guard.as_mut().ok_or_else(|| JsError::new("no model is loaded"))?;
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let rows = clip.embed_texts(&refs).await.map_err(js_error)?;
+        Ok(rows.concat())
+    }
+
     /// Zero-shot scores. `image_embeddings` holds `count` embeddings back to back. Returns JSON:
     /// `{"labels": [...], "templates": [...], "scores": [{"probs": [...], "cosine": [...]}], "encoded": n}`
     /// where `encoded` counts the prompts that were not cached and had to run through the text tower.
