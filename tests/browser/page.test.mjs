@@ -171,7 +171,7 @@ for (const mode of ["webgpu", "cpu"]) {
       page.on("pageerror", (e) => logs.push(`[${mode}] page error: ${e.message}`));
       page.on("worker", (w) => w.on("console", (m) => logs.push(`[${mode}] worker console.${m.type()}: ${m.text()}`)));
       t.after(async () => {
-        if (!t.passed && logs.length) t.diagnostic(logs.slice(-40).join("\n"));
+        if (!t.passed && logs.length) t.diagnostic(logs.slice(-15).map((l) => l.slice(0, 400)).join("\n"));
         logs.length = 0;
         await page.close();
       });
@@ -181,9 +181,14 @@ for (const mode of ["webgpu", "cpu"]) {
       if ((await page.getAttribute("body", "data-ready")) !== "true") {
         throw new Error(`the model did not load: ${await page.locator('[data-testid="error"]').textContent()}`);
       }
+      await assertBackend(page);
+      return page;
+    }
+
+    /** Still on the mode's backend (the page falls back to the CPU if WebGPU fails while running). */
+    async function assertBackend(page) {
       const backend = await page.getAttribute('[data-testid="backend"]', "data-backend");
       assert.equal(backend, mode, `the page runs on ${mode} (backend element: ${await page.textContent('[data-testid="backend"]')})`);
-      return page;
     }
 
     test("edits to labels and templates give the CLI's probabilities", { timeout: TEST_MS }, async (t) => {
@@ -200,6 +205,7 @@ for (const mode of ["webgpu", "cpu"]) {
       const expected = await cli(image, labels, templates);
       assert.deepEqual(expected.labels, labels);
       assertMatchesCli(await bars(chelsea), labels, expected.results[0], "chelsea.png");
+      await assertBackend(page);
     });
 
     test("a template without {} is flagged with Rust's message, and fixing it recovers", { timeout: TEST_MS }, async (t) => {
@@ -219,6 +225,7 @@ for (const mode of ["webgpu", "cpu"]) {
       await error.waitFor({ state: "hidden", timeout: WORK_MS });
       const expected = await cli(join(IMAGES, "chelsea.png"), labels, templates);
       assertMatchesCli(await bars(card(page, "chelsea.png")), labels, expected.results[0], "chelsea.png after the fix");
+      await assertBackend(page);
     });
 
     test("a file that is not an image fails on its card; the next image still classifies", { timeout: TEST_MS }, async (t) => {
@@ -239,6 +246,7 @@ for (const mode of ["webgpu", "cpu"]) {
       const expected = await cli(image, labels, templates);
       assertMatchesCli(await bars(coffee), labels, expected.results[0], "coffee.png");
       assert.equal(await bad.getAttribute("data-status"), "error", "the bad card keeps its error");
+      await assertBackend(page);
     });
 
     test("a reload reads the bundle from the Cache API", { timeout: TEST_MS }, async (t) => {
@@ -262,6 +270,7 @@ for (const mode of ["webgpu", "cpu"]) {
       await page.waitForSelector('#compare-photo [data-testid="bar"]', { timeout: WORK_MS });
       await page.waitForTimeout(500); // let the bar transitions settle
       await page.screenshot({ path: join(RESULTS, `page-${mode}.png`), fullPage: true });
+      await assertBackend(page);
     });
   });
 }

@@ -9,21 +9,26 @@ export class SupersededError extends Error {
   }
 }
 
+/** The worker crashed (a Rust panic or an uncaught error) before answering. */
+export class CrashError extends Error {}
+
 export class WorkerClient {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private readonly listeners: ((event: WorkerEvent) => void)[] = [];
+  private dead = false;
 
-  constructor(url: URL, onCrash: (message: string) => void) {
+  /** `onCrash` is called once, with one sentence, when the worker panics or fails; the client is then dead. */
+  constructor(
+    url: URL,
+    private readonly onCrash: (message: string) => void,
+  ) {
     this.worker = new Worker(url, { type: "module" });
     this.worker.onmessage = (event: MessageEvent<FromWorker>) => this.receive(event.data);
     this.worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      const message = event.message || "the worker script could not be started";
-      onCrash(`The classifier stopped unexpectedly (${message}).`);
-      for (const { reject } of this.pending.values()) reject(new Error(`The classifier stopped unexpectedly (${message}).`));
-      this.pending.clear();
+      this.crash(event.message || "the worker script could not be started");
     };
   }
 
@@ -32,6 +37,7 @@ export class WorkerClient {
   }
 
   call<M extends Method>(method: M, params: Api[M]["params"], transfer: Transferable[] = []): Promise<Api[M]["result"]> {
+    if (this.dead) return Promise.reject(new CrashError("the classifier was restarted"));
     const id = this.nextId++;
     const request = { kind: "request", id, method, params } as Request;
     return new Promise<Api[M]["result"]>((resolve, reject) => {
@@ -40,8 +46,28 @@ export class WorkerClient {
     });
   }
 
+  /** Stop the worker; pending calls reject with CrashError. */
+  terminate(reason: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.worker.terminate();
+    for (const { reject } of this.pending.values()) reject(new CrashError(reason));
+    this.pending.clear();
+  }
+
+  private crash(message: string): void {
+    if (this.dead) return;
+    this.terminate(message);
+    this.onCrash(message);
+  }
+
   private receive(message: FromWorker): void {
+    if (this.dead) return;
     if (message.kind === "event") {
+      if (message.event === "panic") {
+        this.crash(message.message);
+        return;
+      }
       for (const listener of this.listeners) listener(message);
       return;
     }

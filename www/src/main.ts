@@ -2,8 +2,8 @@
 // to the worker. All zero-shot arithmetic happens in Rust; this file only sends requests and
 // draws what comes back.
 
-import { SupersededError, WorkerClient } from "./client";
-import { hasPlaceholder, type ClassifyResult, type InitResult, type ModelInfo, type ProgressEvent } from "./protocol";
+import { CrashError, SupersededError, WorkerClient } from "./client";
+import { hasPlaceholder, type ClassifyResult, type InitResult, type ModelInfo, type ProgressEvent, type WorkerEvent } from "./protocol";
 import { BarList } from "./ui/bars";
 import { Card } from "./ui/card";
 import { byId, h, megabytes, milliseconds, percent, sentence } from "./ui/dom";
@@ -56,11 +56,51 @@ function setError(source: string, message: string | null): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Worker
+// Worker: started once; replaced if it crashes (a Rust panic), on the CPU if WebGPU was in use.
 
-const client = new WorkerClient(new URL("./worker.js", import.meta.url), (message) => setError("worker", message));
+const workerUrl = new URL("./worker.js", import.meta.url);
+let client: WorkerClient;
 let model: ModelInfo | null = null;
 let modelReady = false;
+let backendName = "";
+/** Why the CPU runs although WebGPU was asked for, when WebGPU failed after it started. */
+let gpuFailure: string | null = null;
+let restarts = 0;
+const MAX_RESTARTS = 2;
+
+function startWorker(gpu: boolean): void {
+  client = new WorkerClient(workerUrl, onCrash);
+  client.onEvent(onWorkerEvent);
+  void loadModel(gpu);
+}
+
+function onCrash(message: string): void {
+  modelReady = false;
+  delete document.body.dataset.ready;
+  const onGpu = backendName === "webgpu";
+  if (++restarts > MAX_RESTARTS) {
+    setError("engine", `The classifier stopped (${message}); reload the page to try again`);
+    document.body.dataset.ready = "false";
+    modelStatus.textContent = "The classifier stopped.";
+    for (const item of items) if (!item.failed && !item.embedded) item.card.setStatus("error", "The classifier stopped before this image was classified.");
+    return;
+  }
+  if (onGpu) gpuFailure = message;
+  setError(
+    "engine",
+    onGpu
+      ? `WebGPU failed on this device (${message}), so the page switched to the CPU`
+      : `The classifier stopped (${message}) and was restarted`,
+  );
+  // Every image that was not rejected as a bad file is embedded again by the new worker.
+  for (const item of items) {
+    if (item.failed) continue;
+    item.embedded = false;
+    item.card.setStatus("working", "Waiting for the model…");
+  }
+  startWorker(preferGpu && gpuFailure === null);
+  for (const item of items) if (!item.failed) void embed(item);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Label and template editors
@@ -113,6 +153,7 @@ function updatePromptCount(): void {
 interface Item {
   id: string;
   name: string;
+  blob: Blob;
   url: string;
   example: boolean;
   embedded: boolean;
@@ -132,20 +173,20 @@ function addImage(name: string, blob: Blob, example = false): void {
     onRemove: () => removeImage(item),
     onCompare: () => setCompareSubject(item),
   });
-  const item: Item = { id, name, url, example, embedded: false, failed: false, card };
+  const item: Item = { id, name, blob, url, example, embedded: false, failed: false, card };
   card.setStatus("working", modelReady ? "Embedding the image…" : "Waiting for the model…");
   items.push(item);
   // The visitor's own images go first, ahead of the examples.
   const firstExample = example ? null : items.find((i) => i.example && i !== item)?.card.element ?? null;
   gallery.insertBefore(card.element, example ? null : firstExample);
   if (!compareSubject) setCompareSubject(item);
-  void embed(item, blob);
+  void embed(item);
 }
 
-async function embed(item: Item, blob: Blob): Promise<void> {
+async function embed(item: Item): Promise<void> {
   let bytes: ArrayBuffer;
   try {
-    bytes = await blob.arrayBuffer();
+    bytes = await item.blob.arrayBuffer();
   } catch (error) {
     failImage(item, `The file could not be read (${messageOf(error)})`);
     return;
@@ -159,6 +200,7 @@ async function embed(item: Item, blob: Blob): Promise<void> {
     void classifyGallery();
     if (compareSubject === item) void classifyCompare();
   } catch (error) {
+    if (error instanceof CrashError) return; // the restarted worker embeds it again
     failImage(item, `This image could not be classified: ${messageOf(error)}`);
   }
 }
@@ -197,7 +239,7 @@ async function classifyGallery(): Promise<void> {
       templates: templateEditor.values(),
     });
   } catch (error) {
-    if (error instanceof SupersededError || generation !== galleryGeneration) return;
+    if (error instanceof SupersededError || error instanceof CrashError || generation !== galleryGeneration) return;
     textError(messageOf(error));
     for (const item of ready) if (items.includes(item)) item.card.setStatus("ready");
     return;
@@ -292,15 +334,17 @@ const modelStatus = byId("model-status");
 const downloadBox = byId("download");
 const progressRows = new Map<string, { bar: HTMLProgressElement; text: HTMLSpanElement }>();
 
-function showBackend(backend: string, description: string, fallbackReason: string | null): void {
+function showBackend(backend: string, description: string, reason: string | null): void {
+  backendName = backend;
   backendBox.dataset.backend = backend;
-  const name = backend === "webgpu" ? "WebGPU" : "CPU";
+  const fallbackReason = gpuFailure !== null ? `WebGPU failed while running: ${gpuFailure}` : reason;
+  // Some adapters (SwiftShader among them) report no name.
+  const shown = /:\s*$/.test(description) ? `${description.trim()} unnamed adapter` : description;
   backendBox.replaceChildren(
-    h("strong", {}, name),
-    h("span", { class: "backend-desc" }, ` ${description}`),
+    h("span", { class: "pill" }, h("strong", {}, backend === "webgpu" ? "WebGPU" : "CPU"), h("span", { class: "backend-desc" }, ` ${shown}`)),
   );
-  if (fallbackReason) backendBox.append(h("span", { class: "fallback" }, ` — ${sentence(`not WebGPU: ${fallbackReason}`)}`));
-  backendBox.title = fallbackReason ? `${description}\nWhy not WebGPU: ${fallbackReason}` : description;
+  if (fallbackReason) backendBox.append(h("span", { class: "fallback" }, `WebGPU not used: ${fallbackReason}`));
+  backendBox.title = fallbackReason ? `${shown}\nWhy not WebGPU: ${fallbackReason}` : shown;
 }
 
 function showProgress(event: ProgressEvent): void {
@@ -325,18 +369,19 @@ function showProgress(event: ProgressEvent): void {
   }[event.phase];
 }
 
-client.onEvent((event) => {
+function onWorkerEvent(event: WorkerEvent): void {
   if (event.event === "backend") showBackend(event.backend.backend, event.backend.description, event.backend.fallbackReason);
   else if (event.event === "progress") showProgress(event);
   else if (event.event === "stage" && !modelReady) modelStatus.textContent = `${event.message.charAt(0).toUpperCase()}${event.message.slice(1)}…`;
-});
+}
 
-async function loadModel(): Promise<void> {
+async function loadModel(gpu: boolean): Promise<void> {
   const modelUrl = new URL(`models/${modelName}/`, location.href).href;
   let info: InitResult;
   try {
-    info = await client.call("init", { preferGpu, modelUrl });
+    info = await client.call("init", { preferGpu: gpu, modelUrl });
   } catch (error) {
+    if (error instanceof CrashError) return; // onCrash has taken over
     setError("model", messageOf(error));
     document.body.dataset.ready = "false";
     modelStatus.textContent = "No model is loaded; labels and templates can still be edited.";
@@ -462,5 +507,5 @@ function messageOf(error: unknown): string {
 labelEditor.set(DEFAULT_LABELS);
 templateEditor.set(DEFAULT_TEMPLATES);
 setCompareSubject(null);
-void loadModel();
+startWorker(preferGpu);
 void loadExamples();

@@ -138,7 +138,18 @@ export interface StageEvent {
   message: string;
 }
 
-export type WorkerEvent = ProgressEvent | BackendEvent | StageEvent;
+/**
+ * Rust panicked (its panic hook writes to console.error; the worker forwards the message). After a
+ * panic the wasm instance cannot be trusted and a pending request may never be answered, so the
+ * page replaces the worker.
+ */
+export interface PanicEvent {
+  kind: "event";
+  event: "panic";
+  message: string;
+}
+
+export type WorkerEvent = ProgressEvent | BackendEvent | StageEvent | PanicEvent;
 
 export type FromWorker = Response | WorkerEvent;
 

@@ -50,6 +50,22 @@ function messageOf(error: unknown): string {
   return String(error);
 }
 
+// console_error_panic_hook reports Rust panics through console.error: forward them to the page,
+// which restarts the worker (a panic in wasm aborts the request it happened in, unanswered).
+const consoleError = console.error.bind(console);
+console.error = (...args: unknown[]) => {
+  consoleError(...args);
+  const text = args.map(String).join(" ");
+  if (text.startsWith("panicked at")) post({ kind: "event", event: "panic", message: panicMessage(text) });
+};
+
+/** "panicked at file:line:col:\nmessage\n - While ...\n\nStack: ..." → the message's first part, on one line. */
+function panicMessage(text: string): string {
+  const body = text.replace(/^panicked at [^\n]*\n/, "").split(/\n\s*\nStack:|\n - While/)[0] ?? text;
+  const line = body.split(/\s+/).join(" ").trim();
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}
+
 scope.onmessage = (event) => {
   const request = event.data;
   if (request.method === "classify") {
