@@ -256,6 +256,57 @@ for (const mode of ["webgpu", "cpu"]) {
       assert.match(await page.textContent("#model-status"), /all from the browser cache/);
     });
 
+    /** A page whose model files come through `routes` (Playwright interception), with the Cache API emptied first. */
+    async function openWithRoutes(t, routes) {
+      const page = await context.newPage();
+      t.after(() => page.close());
+      await page.goto(`${baseUrl}examples/rocket.jpg`); // same origin, to reach its caches
+      await page.evaluate(async () => Promise.all((await caches.keys()).map((k) => caches.delete(k))));
+      for (const [pattern, handler] of routes) await page.route(pattern, handler);
+      await page.goto(baseUrl + (mode === "cpu" ? "?backend=cpu" : ""));
+      await page.waitForSelector("body[data-ready]", { timeout: READY_MS });
+      assert.equal(await page.getAttribute("body", "data-ready"), "false", "the model must not load");
+      return page;
+    }
+
+    async function assertStillEditable(page) {
+      const error = page.locator('[data-testid="error"]');
+      assert.ok(await error.isVisible(), "the error is visible");
+      const label = page.locator('[data-testid="label-input"]').first();
+      await label.fill("still editable");
+      assert.equal(await label.inputValue(), "still editable");
+      await page.locator('[data-testid="label-add"]').click();
+      assert.equal(await page.locator('[data-testid="label-input"]').count(), 5);
+    }
+
+    test("a corrupt model file is named in one visible sentence; the page stays usable", { timeout: TEST_MS }, async (t) => {
+      const page = await openWithRoutes(t, [
+        [
+          "**/models/default/vision.bpk",
+          async (route) => {
+            const response = await route.fetch();
+            const body = Buffer.from(await response.body());
+            body[body.length >> 1] ^= 0xff;
+            await route.fulfill({ response, body });
+          },
+        ],
+      ]);
+      const message = await page.locator('[data-testid="error"]').textContent();
+      assert.match(message, /vision\.bpk/);
+      assert.match(message, /sha256/);
+      await assertStillEditable(page);
+      // Queued images say why they cannot be classified.
+      await page.setInputFiles('[data-testid="file-input"]', join(IMAGES, "coffee.png"));
+      await waitForCard(page, "coffee.png", null, null);
+      assert.equal(await card(page, "coffee.png").getAttribute("data-status"), "error");
+    });
+
+    test("a missing model bundle is reported; the page stays usable", { timeout: TEST_MS }, async (t) => {
+      const page = await openWithRoutes(t, [["**/models/default/manifest.json", (route) => route.fulfill({ status: 404, body: "not found" })]]);
+      assert.match(await page.locator('[data-testid="error"]').textContent(), /could not be fetched.*404/);
+      await assertStillEditable(page);
+    });
+
     test("screenshot", { timeout: TEST_MS }, async (t) => {
       const page = await open(t);
       // The first screen: the example photos classified and the wording comparison filled in.

@@ -379,14 +379,13 @@ async function loadModel(gpu: boolean): Promise<void> {
   const modelUrl = new URL(`models/${modelName}/`, location.href).href;
   let info: InitResult;
   try {
-    info = await client.call("init", { preferGpu: gpu, modelUrl });
+    info = await client.call("init", { preferGpu: gpu, modelUrl, debugShaders: params.get("debug") === "shaders" });
   } catch (error) {
     if (error instanceof CrashError) return; // onCrash has taken over
     setError("model", messageOf(error));
     document.body.dataset.ready = "false";
     modelStatus.textContent = "No model is loaded; labels and templates can still be edited.";
-    for (const item of items) if (!item.embedded && !item.failed) item.card.setStatus("working", "Waiting for the model…");
-    return;
+    return; // queued images are answered "the model is not loaded" on their cards
   }
   model = info.model;
   modelReady = true;

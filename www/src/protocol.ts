@@ -35,6 +35,8 @@ export interface InitParams {
   preferGpu: boolean;
   /** Absolute URL of the bundle directory, ending in "/" (manifest.json lives there). */
   modelUrl: string;
+  /** Log WGSL compile errors to the console (?debug=shaders), for diagnosing WebGPU failures. */
+  debugShaders: boolean;
 }
 
 export interface InitResult {

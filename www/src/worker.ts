@@ -141,6 +141,7 @@ async function initialize(params: InitParams): Promise<InitResult> {
     throw new Error(`The WebAssembly module could not be started (${messageOf(error)}).`);
   }
   if (!engine) {
+    if (params.debugShaders) reportShaderErrors();
     stage(params.preferGpu ? "asking the browser for WebGPU" : "starting the CPU backend");
     engine = await Engine.create(params.preferGpu);
   }
@@ -196,6 +197,33 @@ async function initialize(params: InitParams): Promise<InitResult> {
     totalBytes: fetched.reduce((sum, f) => sum + f.bytes.byteLength, 0),
     cachedBytes: fetched.reduce((sum, f) => sum + (f.fromCache ? f.bytes.byteLength : 0), 0),
     ms: performance.now() - started,
+  };
+}
+
+/** ?debug=shaders: print each WGSL compile error with its source line (WebGPU only names the failing module). */
+function reportShaderErrors(): void {
+  interface CompilationMessage {
+    type: string;
+    message: string;
+    lineNum: number;
+  }
+  interface ShaderModule {
+    getCompilationInfo(): Promise<{ messages: CompilationMessage[] }>;
+  }
+  type Create = (this: unknown, descriptor: { code: string; label?: string }) => ShaderModule;
+  const proto = (globalThis as unknown as { GPUDevice?: { prototype: { createShaderModule: Create } } }).GPUDevice?.prototype;
+  if (!proto) return;
+  const create = proto.createShaderModule;
+  proto.createShaderModule = function (descriptor) {
+    const module = create.call(this, descriptor);
+    void module.getCompilationInfo().then((info) => {
+      for (const m of info.messages) {
+        if (m.type !== "error") continue;
+        const line = descriptor.code.split("\n")[m.lineNum - 1]?.trim() ?? "";
+        console.warn(`WGSL error in ${descriptor.label ?? "a shader"}: ${m.message} (line ${m.lineNum}: ${line})`);
+      }
+    });
+    return module;
   };
 }
 
@@ -258,7 +286,7 @@ async function fetchVerified(
   try {
     Engine.verifyFile(manifestText, name, bytes);
   } catch (error) {
-    throw new Error(`The model file ${name} failed its check: ${messageOf(error)}`);
+    throw new Error(`The model could not be loaded: ${messageOf(error)}`);
   }
   if (cache) {
     try {
