@@ -217,6 +217,7 @@ for (const mode of ["webgpu", "cpu"]) {
       await setList(page, "template", ["a photo of a {}.", "a photo without a placeholder"]);
       const error = page.locator('[data-testid="error"]');
       await error.waitFor({ state: "visible", timeout: WORK_MS });
+      await assertBackend(page); // a WebGPU failure would be the error shown
       assert.match(await error.textContent(), /placeholder/);
       assert.match(await page.locator("li.invalid .row-note").textContent(), /placeholder/);
       const templates = ["a photo of a {}.", "a photo of a {}, without a doubt."];

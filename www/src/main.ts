@@ -222,8 +222,10 @@ function removeImage(item: Item): void {
 }
 
 async function classifyGallery(): Promise<void> {
+  // Runs with no images too: Rust then checks the labels and templates and encodes the prompts
+  // ahead of the first image.
   const ready = items.filter((i) => i.embedded);
-  if (!modelReady || ready.length === 0) return;
+  if (!modelReady) return;
   const generation = ++galleryGeneration;
   for (const item of ready) {
     item.card.setStale(true);
@@ -397,6 +399,7 @@ async function loadModel(gpu: boolean): Promise<void> {
   byId("tau").textContent = info.model.logitScale.toFixed(info.model.logitScale >= 10 ? 0 : 2);
   byId("dim").textContent = String(info.model.embeddingDim);
   document.body.dataset.ready = "true";
+  void classifyGallery(); // checks the labels and templates and encodes their prompts before any image is in
   for (const item of items) if (!item.embedded && !item.failed) item.card.setStatus("working", "Embedding the image…");
   setTimeout(() => (downloadBox.hidden = true), 2000); // the status line sums it up from here
 }

@@ -79,7 +79,7 @@ export class Card {
     // What these bars answer, for tests and for anyone inspecting the page.
     this.element.dataset.labels = JSON.stringify(labels);
     this.element.dataset.templates = JSON.stringify(templates);
-    this.textMeta.textContent = ` · text batch ${milliseconds(batch.ms)}, ${batch.encoded} of ${batch.prompts} prompt${batch.prompts === 1 ? "" : "s"} encoded`;
+    this.textMeta.textContent = ` · text batch ${milliseconds(batch.ms)}: ${batch.encoded} of ${batch.prompts} prompt${batch.prompts === 1 ? "" : "s"} newly encoded`;
   }
 
   setComparing(on: boolean): void {
