@@ -129,10 +129,15 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
 fi
 rm -rf www/pkg
 wasm-bindgen --target web --out-dir www/pkg --out-name clip "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/clip.wasm"
-if [ "${CLIP_WASM_OPT:-1}" != 0 ] && command -v wasm-opt >/dev/null; then
-  say "optimising with wasm-opt"
+# binaryen before 116 rewrites wasm-bindgen's externref table as funcref and the module no longer
+# starts (seen with Debian bookworm's 108), so older ones are skipped.
+WASM_OPT_VERSION="$(wasm-opt --version 2>/dev/null | grep -o '[0-9]\+' | head -n1 || true)"
+if [ "${CLIP_WASM_OPT:-1}" != 0 ] && [ -n "$WASM_OPT_VERSION" ] && [ "$WASM_OPT_VERSION" -lt 116 ]; then
+  say "skipping wasm-opt $WASM_OPT_VERSION (it breaks wasm-bindgen's reference types; 116 or newer is used)"
+elif [ "${CLIP_WASM_OPT:-1}" != 0 ] && [ -n "$WASM_OPT_VERSION" ]; then
+  say "optimising with wasm-opt $WASM_OPT_VERSION"
   wasm-opt -O2 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals www/pkg/clip_bg.wasm -o www/pkg/clip_bg.wasm
+    --enable-mutable-globals --enable-reference-types www/pkg/clip_bg.wasm -o www/pkg/clip_bg.wasm
 fi
 
 # --- the page -----------------------------------------------------------------------------------

@@ -29,7 +29,13 @@ impl Backend {
             .await
             .map_err(|e| ClipError::Backend(format!("no usable GPU through wgpu: {e}")))?;
         let info = setup.adapter.get_info();
-        Ok(Backend { device, kind: "wgpu", description: format!("{:?}: {}", info.backend, info.name) })
+        // Browsers often hide the adapter's name; say what kind of device it is instead.
+        let name = if info.name.trim().is_empty() { format!("{:?}", info.device_type) } else { info.name };
+        let api = match info.backend {
+            burn::tensor::wgpu::wgpu::Backend::BrowserWebGpu => "WebGPU".to_string(),
+            other => format!("{other:?}"),
+        };
+        Ok(Backend { device, kind: "wgpu", description: format!("{api}: {name}") })
     }
 
     #[cfg(not(feature = "wgpu"))]

@@ -58,7 +58,7 @@ impl Precision {
         }
     }
 
-    /// burn's scheme: symmetric, one f16 scale per block of `BLOCK` values along the last
+    /// burn's scheme: symmetric, one f32 scale per block of `BLOCK` values along the last
     /// dimension (a smaller power of two where the width is not a multiple of it).
     fn scheme(self) -> Option<QuantScheme> {
         self.scheme_with_block(&[1, BLOCK])
@@ -74,7 +74,9 @@ impl Precision {
             QuantScheme::default()
                 .with_value(value)
                 .with_store(QuantStore::PackedU32(0))
-                .per_block(block, ScaleDtype::F16),
+                // f32 scales: f16 ones would make every quantized kernel `enable f16`, which
+                // WebGPU adapters without shader-f16 (SwiftShader, many laptops) refuse.
+                .per_block(block, ScaleDtype::F32),
         )
     }
 }
