@@ -58,10 +58,9 @@ impl Precision {
         }
     }
 
-    /// burn's scheme: symmetric, one f32 scale per block of `BLOCK` values along the last
-    /// dimension (a smaller power of two where the width is not a multiple of it).
+    /// burn's scheme: symmetric, one f32 scale per `BLOCK` of values.
     fn scheme(self) -> Option<QuantScheme> {
-        self.scheme_with_block(&[1, BLOCK])
+        self.scheme_with_block(&BLOCK)
     }
 
     fn scheme_with_block(self, block: &[u8]) -> Option<QuantScheme> {
@@ -81,9 +80,12 @@ impl Precision {
     }
 }
 
-/// Values per quantization scale (every released CLIP's widths are multiples of it; a tensor
-/// whose last dimension is not gets the largest power-of-two block that divides it).
-const BLOCK: u8 = 128;
+/// One quantization scale per block of 1 × 128 values along the last dimension (every released
+/// CLIP's widths are multiples of 128; a tensor whose width is not gets the largest power of two
+/// that divides it). burn 0.22.1 caps a block at 255 values per dimension, and its wgpu backend
+/// rejects blocks spanning two dimensions ("Reshape of ND block-quantized tensor is not yet
+/// supported"), so 128 is the largest block that runs everywhere.
+const BLOCK: [u8; 2] = [1, 128];
 
 /// Quantizes the parameters whose path matches [`QUANTIZED_WEIGHTS`], each with a block size
 /// that divides its last dimension. (burn's `Quantizer` takes one scheme for all tensors.)
@@ -108,9 +110,15 @@ impl ModuleMapper for BlockQuantizer {
         }
         let precision = self.precision;
         param.map(move |tensor| {
-            let last = tensor.dims()[D - 1];
+            let dims = tensor.dims();
+            let fit = |n: usize, want: u8| {
+                [128u8, 64, 32, 16, 8, 4, 2, 1].into_iter().filter(|b| *b <= want).find(|b| n % usize::from(*b) == 0).unwrap_or(1)
+            };
             let mut block = [1u8; D];
-            block[D - 1] = [BLOCK, 64, 32, 16, 8, 4, 2, 1].into_iter().find(|b| last % usize::from(*b) == 0).unwrap_or(1);
+            block[D - 1] = fit(dims[D - 1], BLOCK[1]);
+            if D == 2 {
+                block[0] = fit(dims[0], BLOCK[0]);
+            }
             match precision.scheme_with_block(&block) {
                 Some(scheme) => {
                     let range = compute_range(&scheme, &tensor, &Calibration::MinMax);
@@ -242,7 +250,7 @@ pub fn convert(
     files.insert(VISION_FILE.to_string(), pack(vision, scheme, precision, &bundle_id, "vision")?);
     progress("quantizing and packing the text tower");
     files.insert(TEXT_FILE.to_string(), pack(text, scheme, precision, &bundle_id, "text")?);
-    files.insert(TOKENIZER_FILE.to_string(), tokenizer_json);
+    files.insert(TOKENIZER_FILE.to_string(), minify_json(&tokenizer_json)?);
     progress("hashing files");
     let entries = files
         .iter()
@@ -306,6 +314,13 @@ impl ModuleAdapter for PackQuantized {
     fn clone_box(&self) -> Box<dyn ModuleAdapter> {
         Box::new(self.clone())
     }
+}
+
+/// Hugging Face writes tokenizer.json indented; compact, CLIP's is 1.7 MB instead of 3.6 MB.
+fn minify_json(json: &[u8]) -> Result<Vec<u8>> {
+    let value: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|e| ClipError::Tokenizer(format!("tokenizer.json is not valid JSON ({e})")))?;
+    serde_json::to_vec(&value).map_err(|e| ClipError::Tokenizer(format!("cannot write tokenizer.json ({e})")))
 }
 
 fn pack<M: Module + ModuleSnapshot>(
