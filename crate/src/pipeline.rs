@@ -163,9 +163,9 @@ impl Clip {
         self.text_cache.clear();
     }
 
-    /// How many prompt embeddings are cached.
-    pub fn cached_texts(&self) -> usize {
-        self.text_cache.len()
+    /// Whether a prompt's embedding is cached (it will not be run through the text tower again).
+    pub fn is_cached(&self, text: &str) -> bool {
+        self.text_cache.contains_key(text)
     }
 
     pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {

@@ -157,9 +157,16 @@ impl Engine {
         let images: Vec<Vec<f32>> = image_embeddings.chunks(dim.max(1)).take(count).map(<[f32]>::to_vec).collect();
         let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
         let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
-        let before = clip.cached_texts();
+        // Prompts not in the text cache: the ones this call runs through the text tower.
+        let mut fresh: Vec<String> = crate::zero_shot::prompts(&labels, &templates)
+            .map_err(js_error)?
+            .into_iter()
+            .filter(|p| !clip.is_cached(p))
+            .collect();
+        fresh.sort_unstable();
+        fresh.dedup();
         let result = clip.classify_embeddings(&images, &labels, &templates).await.map_err(js_error)?;
-        let encoded = clip.cached_texts().saturating_sub(before);
+        let encoded = fresh.len();
         Ok(serde_json::json!({
             "labels": result.labels,
             "templates": result.templates,
