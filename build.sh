@@ -76,7 +76,7 @@ download() {
         rm -f /tmp/clip-curl.$$
         die "could not download $repo/$file ($why); to build offline, convert a local copy: ./build.sh --from /path/to/$(basename "$repo")"
       fi
-      say "$repo/$file: transfer interrupted, resuming (try $((tries + 1)))"
+      say "$repo/$file: download failed or broke off, retrying and resuming any partial file (try $((tries + 1)))"
       sleep 1
     done
     rm -f /tmp/clip-curl.$$

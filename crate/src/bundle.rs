@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use burn::module::{Module, ModuleMapper, Param};
 use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{
-    BurnpackStore, FloatCastAdapter, HalfPrecisionAdapter, ModuleAdapter, ModuleContext, ModuleSnapshot, ModuleStore,
+    BurnpackStore, FloatCastAdapter, HalfPrecisionAdapter, ModuleAdapter, ModuleContext, ModuleSnapshot,
 };
 use burn::tensor::quantization::{
     Calibration, QPARAM_ALIGN, QuantScheme, QuantStore, QuantValue, ScaleDtype, compute_q_params, compute_range,
@@ -450,8 +450,8 @@ fn unpack<M: Module + ModuleSnapshot>(
     file: &str,
     tower_name: &str,
 ) -> Result<M> {
-    let bytes = Bytes::from_bytes_vec(bytes);
-    let reader = burn::store::burn_pack::Reader::from_bytes(bytes.clone())
+    // One reader over the bytes for both the identity check and the tensors: no copy of the tower.
+    let reader = burn::store::burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| ClipError::Model(format!("{file} is not a valid burnpack file ({e})")))?;
     let metadata = reader.metadata();
     if metadata.get("clip.bundle_id") != Some(&manifest.bundle_id) || metadata.get("clip.tower").map(String::as_str) != Some(tower_name) {
@@ -461,15 +461,11 @@ fn unpack<M: Module + ModuleSnapshot>(
             manifest.bundle_id
         )));
     }
-    drop(reader);
-    // f16 weights come back as f32 for compute; quantized weights stay quantized.
-    let mut store = BurnpackStore::from_bytes(Some(bytes))
-        .with_from_adapter(FloatCastAdapter::to(DType::F32))
-        .allow_partial(true)
-        .validate(false);
-    let result = store
-        .apply_to(&mut tower)
+    let tensors = reader
+        .into_tensors()
         .map_err(|e| ClipError::Model(format!("{file} cannot be read ({e})")))?;
+    // f16 weights come back as f32 for compute; quantized weights stay quantized.
+    let result = tower.apply(tensors, None, Some(Box::new(FloatCastAdapter::to(DType::F32))), false);
     check_applied(file, &result)?;
     Ok(tower)
 }

@@ -1,7 +1,7 @@
 //! The browser's door into the crate: a thin wasm-bindgen layer over [`Clip`]. Everything here
 //! converts between JavaScript values and the Rust API; no model logic lives here.
 
-use std::cell::RefCell;
+use std::cell::{Ref, RefCell, RefMut};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -19,6 +19,18 @@ pub fn start() {
 
 fn js_error(e: ClipError) -> JsError {
     JsError::new(&e.to_string())
+}
+
+/// The loaded model, shared. The worker sends one request at a time, so a borrow conflict is a
+/// caller bug: reported as an error, never a panic.
+fn loaded(cell: &RefCell<Option<Clip>>) -> Result<Ref<'_, Clip>, JsError> {
+    let guard = cell.try_borrow().map_err(|_| JsError::new("the engine is busy"))?;
+    Ref::filter_map(guard, Option::as_ref).map_err(|_| JsError::new("no model is loaded"))
+}
+
+fn loaded_mut(cell: &RefCell<Option<Clip>>) -> Result<RefMut<'_, Clip>, JsError> {
+    let guard = cell.try_borrow_mut().map_err(|_| JsError::new("the engine is busy"))?;
+    RefMut::filter_map(guard, Option::as_mut).map_err(|_| JsError::new("no model is loaded"))
 }
 
 /// One model on one device. Create once per page (WebGPU can be initialised only once) and
@@ -102,8 +114,7 @@ impl Engine {
     /// The vision tower's input size and the text context, as JSON (for display).
     #[wasm_bindgen(js_name = modelInfo)]
     pub fn model_info(&self) -> Result<String, JsError> {
-        let guard = self.clip.try_borrow().map_err(|_| JsError::new("the engine is busy"))?;
-        let clip = guard.as_ref().ok_or_else(|| JsError::new("no model is loaded"))?;
+        let clip = loaded(&self.clip)?;
         let config = clip.config();
         Ok(serde_json::json!({
             "imageSize": config.vision.image_size,
@@ -118,8 +129,7 @@ impl Engine {
     #[wasm_bindgen(js_name = embedImage)]
     pub async fn embed_image(&self, bytes: Vec<u8>) -> Result<Vec<f32>, JsError> {
         let cell = self.clip.clone();
-        let guard = cell.try_borrow().map_err(|_| JsError::new("the engine is busy"))?;
-        let clip = guard.as_ref().ok_or_else(|| JsError::new("no model is loaded"))?;
+        let clip = loaded(&cell)?;
         let pixels = clip.preprocess(&bytes).map_err(js_error)?;
         let mut rows = clip.embed_pixels(&[pixels]).await.map_err(js_error)?;
         rows.pop().ok_or_else(|| JsError::new("the vision tower returned nothing"))
@@ -130,8 +140,7 @@ impl Engine {
     #[wasm_bindgen(js_name = embedTexts)]
     pub async fn embed_texts(&self, texts: Vec<String>) -> Result<Vec<f32>, JsError> {
         let cell = self.clip.clone();
-        let mut guard = cell.try_borrow_mut().map_err(|_| JsError::new("the engine is busy"))?;
-        let clip = guard.as_mut().ok_or_else(|| JsError::new("no model is loaded"))?;
+        let mut clip = loaded_mut(&cell)?;
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let rows = clip.embed_texts(&refs).await.map_err(js_error)?;
         Ok(rows.concat())
@@ -148,8 +157,7 @@ impl Engine {
         templates: Vec<String>,
     ) -> Result<String, JsError> {
         let cell = self.clip.clone();
-        let mut guard = cell.try_borrow_mut().map_err(|_| JsError::new("the engine is busy"))?;
-        let clip = guard.as_mut().ok_or_else(|| JsError::new("no model is loaded"))?;
+        let mut clip = loaded_mut(&cell)?;
         if count == 0 && !image_embeddings.is_empty() || count > 0 && image_embeddings.len() % count != 0 {
             return Err(JsError::new("image embeddings do not split into the given count"));
         }
