@@ -9,28 +9,39 @@
 #   ./build.sh --precision P        f32, f16, q8 (default) or q4
 #   ./build.sh --download-only      only fetch the checkpoint into the cache, print its directory
 #   ./build.sh --no-web             stop after the bundle (no wasm, no page)
+#   ./build.sh --bundle-dir DIR     write the bundle into DIR/NAME-PRECISION (default models/)
+#   ./build.sh --out DIR            write the page into DIR (default www/dist)
+#   ./build.sh --classifiers LIST   presets to precompute zero-shot classifiers for, comma-separated
+#                                   (default imagenet,imagenet-7; "none" skips them)
 #
 # Environment: CARGO_TARGET_DIR (build cache), CLIP_CACHE_DIR (downloads; default
-# ~/.cache/clip-zero-shot), CLIP_HF_ENDPOINT (default https://huggingface.co),
-# CLIP_CATALOGUE (default models/catalogue.json), CLIP_WASM_OPT=0 to skip wasm-opt.
+# ~/.cache/clip-zero-shot), CLIP_HF_ENDPOINT (a Hugging Face mirror; default
+# https://huggingface.co), CLIP_CATALOGUE (default models/catalogue.json), CLIP_WASM_OPT=0 to
+# skip wasm-opt.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")" && pwd)"
+# Paths given on the command line are relative to where build.sh was called from.
+CALLER="$PWD"
+absolute() { case "$1" in /*) echo "$1" ;; *) echo "$CALLER/$1" ;; esac; }
 cd "$ROOT"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-CACHE="${CLIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/clip-zero-shot}"
+CACHE="$(absolute "${CLIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/clip-zero-shot}")"
 ENDPOINT="${CLIP_HF_ENDPOINT:-https://huggingface.co}"
-CATALOGUE="${CLIP_CATALOGUE:-$ROOT/models/catalogue.json}"
+CATALOGUE="$(absolute "${CLIP_CATALOGUE:-$ROOT/models/catalogue.json}")"
 
-FROM="" MODEL="clip-vit-base-patch32" PRECISION="q8" DOWNLOAD_ONLY=0 WEB=1
+FROM="" MODEL="clip-vit-base-patch32" PRECISION="q8" DOWNLOAD_ONLY=0 WEB=1 BUNDLE_DIR="$ROOT/models" OUT="$ROOT/www/dist" CLASSIFIERS="imagenet,imagenet-7"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --from) FROM="${2:?--from needs a directory}"; shift 2 ;;
+    --from) FROM="$(absolute "${2:?--from needs a directory}")"; shift 2 ;;
     --model) MODEL="${2:?--model needs a name}"; shift 2 ;;
     --precision) PRECISION="${2:?--precision needs f32, f16, q8 or q4}"; shift 2 ;;
     --download-only) DOWNLOAD_ONLY=1; shift ;;
     --no-web) WEB=0; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --bundle-dir) BUNDLE_DIR="$(absolute "${2:?--bundle-dir needs a directory}")"; shift 2 ;;
+    --out) OUT="$(absolute "${2:?--out needs a directory}")"; shift 2 ;;
+    --classifiers) CLASSIFIERS="${2:?--classifiers needs a list of presets, or none}"; shift 2 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build.sh: unknown option $1 (see ./build.sh --help)" >&2; exit 2 ;;
   esac
 done
@@ -39,37 +50,61 @@ say() { echo "build.sh: $*" >&2; }
 die() { echo "build.sh: $*" >&2; exit 1; }
 
 # --- catalogue --------------------------------------------------------------------------------
-# Prints "repo revision" then one "file sha256-or-null" line per file.
+# Prints "repo revision" then one "file revision sha256 bytes" line per file, after checking that
+# every file is pinned (a 40-hex commit, a sha256 and a size): nothing unpinned is downloaded.
 catalogue_entry() {
   node -e '
     const [file, name] = process.argv.slice(1);
-    const cat = JSON.parse(require("fs").readFileSync(file, "utf8"));
-    const m = cat.models.find((m) => m.name === name);
-    if (!m) { console.error(`build.sh: ${name} is not in ${file} (known: ${cat.models.map((m) => m.name).join(", ")})`); process.exit(1); }
+    const fail = (why) => { console.error(`build.sh: ${why}`); process.exit(1); };
+    let cat;
+    try { cat = JSON.parse(require("fs").readFileSync(file, "utf8")); } catch (e) { fail(`cannot read the catalogue ${file} (${e.message})`); }
+    const models = Array.isArray(cat.models) ? cat.models : [];
+    const m = models.find((m) => m.name === name);
+    if (!m) fail(`${name} is not in ${file} (known: ${models.map((m) => m.name).join(", ")})`);
+    const commit = /^[0-9a-f]{40}$/;
+    if (!/^[\w.-]+\/[\w.-]+$/.test(m.repo ?? "") || !commit.test(m.revision ?? "")) fail(`${name} in ${file} needs a repo and a 40-hex commit as its revision`);
     console.log(m.repo, m.revision);
-    for (const [f, sha] of Object.entries(m.files)) console.log(f, sha ?? "null");
+    for (const f of m.files ?? []) {
+      if (!/^[\w.-]+$/.test(f.file ?? "") || f.file.startsWith(".") || !commit.test(f.revision ?? "") || !/^[0-9a-f]{64}$/.test(f.sha256 ?? "") || !(Number.isSafeInteger(f.bytes) && f.bytes > 0))
+        fail(`${name}: ${f.file ?? "a file"} in ${file} is not pinned (it needs a file name, a 40-hex commit, a sha256 and a size in bytes)`);
+      console.log(f.file, f.revision, f.sha256, f.bytes);
+    }
   ' "$CATALOGUE" "$1"
 }
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+size_of() { stat -c %s "$1"; }
+megabytes() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 
-# Download one checkpoint into the cache, resuming partial files and checking sha256.
+# Download one checkpoint into the cache, resuming partial files, checking each file's size and
+# then its sha256. Prints the directory.
 download() {
   command -v curl >/dev/null || die "curl is needed to download models (apt-get install curl), or use --from DIR"
-  local entry repo revision dest
+  local entry repo revision dest file file_rev sha bytes total=0 missing=0 count=0
   entry="$(catalogue_entry "$1")" || exit 1
   read -r repo revision <<<"$(head -n1 <<<"$entry")"
   dest="$CACHE/hf/$repo/$revision"
   mkdir -p "$dest"
-  while read -r file sha; do
+  while read -r file file_rev sha bytes; do
+    total=$((total + bytes))
+    if ! { [ -f "$dest/$file" ] && [ "$(size_of "$dest/$file")" = "$bytes" ]; }; then
+      missing=$((missing + bytes)); count=$((count + 1))
+    fi
+  done < <(tail -n +2 <<<"$entry")
+  say "$repo @ ${revision:0:8}: $count of $(($(wc -l <<<"$entry") - 1)) files to download, $(megabytes "$missing") (model $(megabytes "$total"))"
+  while read -r file file_rev sha bytes; do
     local target="$dest/$file" part="$dest/$file.part"
-    if [ -f "$target" ] && { [ "$sha" = null ] || [ "$(sha256_of "$target")" = "$sha" ]; }; then
+    if [ -f "$target" ] && [ "$(size_of "$target")" = "$bytes" ] && [ "$(sha256_of "$target")" = "$sha" ]; then
       say "$repo/$file: cached"
       continue
     fi
-    local url="$ENDPOINT/$repo/resolve/$revision/$file" tries=0
-    say "$repo/$file: downloading"
-    until curl --fail --location --silent --show-error --progress-bar --continue-at - --output "$part" "$url" </dev/null 2>/tmp/clip-curl.$$; do
+    rm -f "$target"
+    # A partial file longer than the real one cannot be resumed.
+    if [ -f "$part" ] && [ "$(size_of "$part")" -gt "$bytes" ]; then rm -f "$part"; fi
+    local url="$ENDPOINT/$repo/resolve/$file_rev/$file" tries=0
+    say "$repo/$file @ ${file_rev:0:8}: downloading $(megabytes "$bytes")"
+    until { [ -f "$part" ] && [ "$(size_of "$part")" = "$bytes" ]; } \
+      || curl --fail --location --silent --show-error --progress-bar --continue-at - --output "$part" "$url" </dev/null 2>/tmp/clip-curl.$$; do
       tries=$((tries + 1))
       if [ "$tries" -ge 4 ]; then
         local why; why="$(grep -v '^[#[:space:]]*$' /tmp/clip-curl.$$ | tail -n1 | sed 's/^curl: ([0-9]*) //')"
@@ -80,14 +115,16 @@ download() {
       sleep 1
     done
     rm -f /tmp/clip-curl.$$
-    if [ "$sha" != null ]; then
-      local got; got="$(sha256_of "$part")"
-      if [ "$got" != "$sha" ]; then
-        rm -f "$part"
-        die "$repo/$file failed its checksum (sha256 $got, expected $sha); the partial download was deleted, run ./build.sh again or use --from DIR"
-      fi
-    else
-      say "$repo/$file: no pinned sha256 in the catalogue; downloaded file has sha256 $(sha256_of "$part")"
+    local got_bytes got_sha
+    got_bytes="$(size_of "$part")"
+    if [ "$got_bytes" != "$bytes" ]; then
+      rm -f "$part"
+      die "$repo/$file is $got_bytes bytes, but the catalogue pins $bytes; the download was deleted, run ./build.sh again or use --from DIR"
+    fi
+    got_sha="$(sha256_of "$part")"
+    if [ "$got_sha" != "$sha" ]; then
+      rm -f "$part"
+      die "$repo/$file failed its checksum (sha256 $got_sha, expected $sha); the download was deleted, run ./build.sh again or use --from DIR"
     fi
     mv "$part" "$target"
   done < <(tail -n +2 <<<"$entry")
@@ -109,9 +146,17 @@ fi
 say "building the native clip CLI"
 cargo build --release --quiet -p clip --bin clip
 CLIP="$CARGO_TARGET_DIR/release/clip"
-BUNDLE="$ROOT/models/$NAME-$PRECISION"
+mkdir -p "$BUNDLE_DIR"
+BUNDLE="$(cd "$BUNDLE_DIR" && pwd)/$NAME-$PRECISION"
 say "converting $SOURCE_DIR to $BUNDLE ($PRECISION)"
-"$CLIP" convert --from "$SOURCE_DIR" --out "$BUNDLE" --precision "$PRECISION" >/dev/null
+CLASSIFIER_ARGS=()
+if [ "$CLASSIFIERS" != none ]; then
+  IFS=',' read -ra names <<<"$CLASSIFIERS"
+  for name in "${names[@]}"; do CLASSIFIER_ARGS+=(--classifier "$name"); done
+  say "precomputing the $CLASSIFIERS zero-shot classifiers: ImageNet's 80,000 prompts take about 13 minutes on 2 cores (--classifiers none skips them)"
+fi
+rm -rf "$BUNDLE"
+"$CLIP" convert --from "$SOURCE_DIR" --out "$BUNDLE" --precision "$PRECISION" "${CLASSIFIER_ARGS[@]}" >/dev/null
 [ "$WEB" = 1 ] || { say "bundle ready: $BUNDLE"; exit 0; }
 
 # --- wasm module --------------------------------------------------------------------------------
@@ -141,9 +186,8 @@ elif [ "${CLIP_WASM_OPT:-1}" != 0 ] && [ -n "$WASM_OPT_VERSION" ]; then
 fi
 
 # --- the page -----------------------------------------------------------------------------------
-rm -rf www/public/models/default
-mkdir -p www/public/models
-cp -r "$BUNDLE" www/public/models/default
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
 say "building the page"
-(cd www && npm ci --silent --no-audit --no-fund && npm run --silent build)
-say "done: serve it with  node www/serve.mjs www/dist 8080  and open http://127.0.0.1:8080/"
+(cd www && npm ci --silent --no-audit --no-fund && npm run --silent build -- --out "$OUT" --model "$BUNDLE")
+say "done: serve it with  node www/serve.mjs $OUT 8080  and open http://127.0.0.1:8080/"

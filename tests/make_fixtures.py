@@ -18,6 +18,15 @@ What it writes:
                                     model.safetensors, tokenizer.json, preprocessor_config.json)
                                     and reference.json: token ids, pixels, embeddings and zero-shot
                                     probabilities computed by transformers from the same files.
+  tests/fixtures/tiny-quickgelu-bin/
+                                    the same weights as tiny-quickgelu saved as pytorch_model.bin,
+                                    laid out as the 2021 openai checkpoints are (see pytorch_twin).
+  tests/fixtures/pytorch/           broken and hostile pytorch_model.bin files the loader must
+                                    refuse in one sentence without running anything.
+
+    python3 tests/make_fixtures.py --pytorch-twin SRC OUT
+                                    write OUT/pytorch_model.bin from SRC/model.safetensors (plus
+                                    SRC's configs and tokenizer), e.g. for a full-size ViT-B/32.
 """
 
 import argparse
@@ -278,6 +287,65 @@ def reference_images():
     return [IMAGES / n for n in names]
 
 
+def pytorch_twin(src: Path, out: Path, with_reference=False):
+    """`pytorch_model.bin` as the 2021 openai checkpoints have it: `torch.save` (zip format) of
+    the whole float32 state dict, including the int64 `position_ids` buffers transformers kept
+    persistent then (today's transformers drops them when saving)."""
+    from collections import OrderedDict
+    from safetensors.torch import load_file
+
+    state = load_file(str(src / "model.safetensors"))
+    cfg = json.loads((src / "config.json").read_text())
+    text, vision = cfg.get("text_config", {}), cfg.get("vision_config", {})
+    n_text = text.get("max_position_embeddings", 77)
+    n_vision = (vision.get("image_size", 224) // vision.get("patch_size", 32)) ** 2 + 1
+    ordered = OrderedDict()
+    for key, value in state.items():
+        ordered[key] = value.float().contiguous()
+        if key == "text_model.embeddings.position_embedding.weight":
+            ordered["text_model.embeddings.position_ids"] = torch.arange(n_text, dtype=torch.int64).unsqueeze(0)
+        if key == "vision_model.embeddings.position_embedding.weight":
+            ordered["vision_model.embeddings.position_ids"] = torch.arange(n_vision, dtype=torch.int64).unsqueeze(0)
+    assert "text_model.embeddings.position_ids" in ordered and "vision_model.embeddings.position_ids" in ordered
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(ordered, str(out / "pytorch_model.bin"))
+    for name in ["config.json", "preprocessor_config.json"] + (["reference.json"] if with_reference else []):
+        if (src / name).exists():
+            shutil.copyfile(src / name, out / name)
+    link = out / "tokenizer.json"
+    if link.exists() or link.is_symlink():
+        link.unlink()
+    target = (src / "tokenizer.json").resolve()
+    if target.is_relative_to(ROOT):
+        link.symlink_to(os.path.relpath(target, out.resolve()))
+    else:
+        shutil.copyfile(target, link)
+
+
+def broken_pytorch_files(out: Path):
+    """Small pytorch_model.bin files for tiny-quickgelu's config.json that must each fail with one
+    sentence: a tensor of the wrong shape, most tensors missing, and a pickle that would run a
+    shell command if it were unpickled by Python (the reader must never execute it)."""
+    import pickle
+    import zipfile
+
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = json.loads((FIXTURES / "tiny-quickgelu" / "config.json").read_text())
+    proj, hidden = cfg["projection_dim"], cfg["text_config"]["hidden_size"]
+    base = {"logit_scale": torch.tensor(2.0), "text_model.embeddings.position_ids": torch.arange(77).unsqueeze(0)}
+    # text_projection is [projection_dim, hidden] in the file; one extra row.
+    torch.save(dict(base, **{"text_projection.weight": torch.zeros(proj + 1, hidden)}), str(out / "misshaped.bin"))
+    torch.save(dict(base), str(out / "incomplete.bin"))
+
+    class RunsAShellCommand:
+        def __reduce__(self):
+            return (os.system, ("touch /tmp/clip-zero-shot-pickle-was-executed",))
+
+    with zipfile.ZipFile(out / "hostile.bin", "w") as z:
+        z.writestr("hostile/data.pkl", pickle.dumps({"logit_scale": RunsAShellCommand()}, protocol=2))
+        z.writestr("hostile/version", "3\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-only", type=Path, help="write one random CLIP + reference.json here")
@@ -293,7 +361,18 @@ def main():
     ap.add_argument("--size-format", default="int")
     ap.add_argument("--legacy-eos", action="store_true")
     ap.add_argument("--vit-b32", action="store_true", help="exact openai/clip-vit-base-patch32 shapes")
+    ap.add_argument("--pytorch-twin", nargs=2, type=Path, metavar=("SRC", "OUT"),
+                    help="write OUT/pytorch_model.bin (2021 openai layout) from SRC/model.safetensors")
+    ap.add_argument("--pytorch-fixtures", action="store_true",
+                    help="write only tiny-quickgelu-bin and tests/fixtures/pytorch (no other fixture changes)")
     args = ap.parse_args()
+    if args.pytorch_twin:
+        pytorch_twin(*args.pytorch_twin, with_reference=True)
+        return
+    if args.pytorch_fixtures:
+        pytorch_twin(FIXTURES / "tiny-quickgelu", FIXTURES / "tiny-quickgelu-bin")
+        broken_pytorch_files(FIXTURES / "pytorch")
+        return
     tokenizer = load_tokenizer() if args.model_only else build_tokenizer()
     if args.model_only:
         if args.vit_b32:
@@ -317,6 +396,8 @@ def main():
         ref = references(model, processor, tokenizer, reference_images())
         (out / "reference.json").write_text(json.dumps(ref))
         print(name, "written")
+    pytorch_twin(FIXTURES / "tiny-quickgelu", FIXTURES / "tiny-quickgelu-bin")
+    broken_pytorch_files(FIXTURES / "pytorch")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,26 @@
-// npm run build: bundle the page and the worker with esbuild into dist/, next to index.html,
-// style.css, pkg/clip_bg.wasm and everything under public/ (models/, examples/).
-// Every URL the page uses is relative, so dist/ works from any static host path.
+// npm run build [-- --out DIR] [-- --model BUNDLE_DIR]: bundle the page and the worker with
+// esbuild into dist/ (or DIR), next to index.html, style.css, pkg/clip_bg.wasm, everything under
+// public/ (examples/) and the model bundle as models/default/ (BUNDLE_DIR, else
+// public/models/default/). Every URL the page uses is relative, so the output works from any
+// static host path.
 
 import { build } from "esbuild";
 import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = dirname(fileURLToPath(import.meta.url));
-const dist = join(root, "dist");
+const option = (name) => {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+};
+const dist = resolve(option("--out") ?? join(root, "dist"));
+const model = option("--model");
 const dev = process.argv.includes("--dev");
+if (model !== undefined && !existsSync(join(model, "manifest.json"))) {
+  console.error(`build: ${model} is not a model bundle (it has no manifest.json)`);
+  process.exit(1);
+}
 
 const wasmJs = join(root, "pkg", "clip.js");
 const wasmBin = join(root, "pkg", "clip_bg.wasm");
@@ -44,6 +55,10 @@ cpSync(join(root, "style.css"), join(dist, "style.css"));
 cpSync(wasmBin, join(dist, "pkg", "clip_bg.wasm"));
 const pub = join(root, "public");
 if (existsSync(pub)) cpSync(pub, dist, { recursive: true });
+if (model !== undefined) {
+  rmSync(join(dist, "models", "default"), { recursive: true, force: true });
+  cpSync(model, join(dist, "models", "default"), { recursive: true });
+}
 if (!existsSync(join(dist, "models", "default", "manifest.json"))) {
   console.warn("build: no model bundle at public/models/default/ (the page will say it cannot fetch the model)");
 }

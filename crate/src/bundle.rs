@@ -20,9 +20,9 @@ use crate::backend::Backend;
 use crate::config::{ClipConfig, PreprocessConfig};
 use crate::error::{ClipError, Result};
 use crate::loader::check_applied;
-use crate::model::{TextTower, VisionTower};
-use crate::pipeline::Clip;
+use crate::model::{ModelParts, TextTower, VisionTower};
 use crate::tokenizer::ClipTokenizer;
+use crate::zero_shot::Classifier;
 
 pub const FORMAT: &str = "clip-zero-shot-bundle";
 pub const FORMAT_VERSION: u32 = 1;
@@ -166,6 +166,47 @@ pub struct Manifest {
     pub precision: Precision,
     pub quantization: Option<Quantization>,
     pub files: BTreeMap<String, FileEntry>,
+    /// Precomputed zero-shot classifiers for big presets; their files are in `files` too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classifiers: Vec<ClassifierEntry>,
+}
+
+/// A precomputed classifier's file: f16 little-endian, `classes × dim`, one unit-length ensemble
+/// vector per class of `preset` (its `templates` templates averaged), computed with this bundle's
+/// own text tower so it equals encoding the preset prompt by prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierEntry {
+    pub preset: String,
+    pub file: String,
+    pub classes: usize,
+    pub dim: usize,
+    pub templates: usize,
+}
+
+/// The file a preset's classifier is stored in.
+pub fn classifier_file(preset: &str) -> String {
+    format!("classifier-{preset}.f16")
+}
+
+impl ClassifierEntry {
+    /// f16 bytes → class vectors, checking the size against the entry.
+    pub fn decode(&self, bytes: &[u8]) -> Result<Classifier> {
+        if bytes.len() != self.classes * self.dim * 2 || self.dim == 0 {
+            return Err(ClipError::Model(format!(
+                "{} holds {} bytes, not {} classes × {} dimensions of f16",
+                self.file,
+                bytes.len(),
+                self.classes,
+                self.dim
+            )));
+        }
+        let values: Vec<f32> = bytes.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect();
+        Ok(Classifier {
+            preset: self.preset.clone(),
+            templates: self.templates,
+            classes: values.chunks(self.dim).map(<[f32]>::to_vec).collect(),
+        })
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -193,7 +234,20 @@ impl Manifest {
             }
             None => return Err(bad("it has no format_version".into())),
         }
-        serde_json::from_slice(json).map_err(|e| bad(e.to_string()))
+        let manifest: Manifest = serde_json::from_slice(json).map_err(|e| bad(e.to_string()))?;
+        // File names come from outside: plain names in this directory only.
+        for name in manifest.files.keys() {
+            let plain = !name.is_empty()
+                && !name.starts_with('.')
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !plain {
+                return Err(bad(format!("it lists a file named {name:?}")));
+            }
+        }
+        if let Some(entry) = manifest.classifiers.iter().find(|c| !manifest.files.contains_key(&c.file)) {
+            return Err(bad(format!("the {} classifier's file {} is not in its file list", entry.preset, entry.file)));
+        }
+        Ok(manifest)
     }
 
     /// Check one file's bytes against the manifest: size first (a truncated download), then
@@ -227,13 +281,13 @@ pub struct Bundle {
 
 /// Convert loaded f32 towers to a bundle. `progress` is told what is happening, step by step.
 pub fn convert(
-    clip: Clip,
+    model: ModelParts,
     tokenizer_json: Vec<u8>,
     precision: Precision,
     source: Source,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Bundle> {
-    let (config, preprocess, logit_scale, vision, text) = clip.into_parts();
+    let ModelParts { config, preprocess, logit_scale, vision, text, .. } = model;
     let (vision, text) = match (vision, text) {
         (Some(v), Some(t)) => (v, t),
         _ => return Err(ClipError::Input("converting needs both towers".into())),
@@ -271,6 +325,7 @@ pub fn convert(
             other_weights: "f16 (LayerNorms, biases, positional embeddings); f32 (class embedding)".into(),
         }),
         files: entries,
+        classifiers: Vec::new(),
     };
     Ok(Bundle { manifest, files })
 }
@@ -367,9 +422,31 @@ impl Towers {
 }
 
 impl Bundle {
+    /// Ship a precomputed classifier with the bundle (stored in f16, listed in the manifest).
+    pub fn add_classifier(&mut self, classifier: &Classifier) -> Result<()> {
+        let dim = self.manifest.config.projection_dim;
+        if classifier.classes.iter().any(|c| c.len() != dim) {
+            return Err(ClipError::Input(format!("the {} classifier's vectors are not {dim}-dimensional", classifier.preset)));
+        }
+        let file = classifier_file(&classifier.preset);
+        let bytes: Vec<u8> =
+            classifier.classes.iter().flatten().flat_map(|x| half::f16::from_f32(*x).to_le_bytes()).collect();
+        self.manifest.files.insert(file.clone(), FileEntry { bytes: bytes.len() as u64, sha256: sha256_hex(&bytes) });
+        self.manifest.classifiers.retain(|c| c.preset != classifier.preset);
+        self.manifest.classifiers.push(ClassifierEntry {
+            preset: classifier.preset.clone(),
+            file: file.clone(),
+            classes: classifier.classes.len(),
+            dim,
+            templates: classifier.templates,
+        });
+        self.files.insert(file, bytes);
+        Ok(())
+    }
+
     /// Verify every present file against the manifest and load the towers it holds.
     /// Either tower file may be absent (a page that only needs text skips the vision file).
-    pub fn load(self, backend: Backend) -> Result<Clip> {
+    pub fn load(self, backend: &Backend) -> Result<ModelParts> {
         let Bundle { manifest, mut files } = self;
         for (name, bytes) in &files {
             manifest.verify(name, bytes)?;
@@ -378,6 +455,11 @@ impl Bundle {
             .remove(TOKENIZER_FILE)
             .ok_or_else(|| ClipError::Model(format!("the bundle has no {TOKENIZER_FILE}")))?;
         let tokenizer = ClipTokenizer::from_bytes(&tokenizer_json, manifest.config.text.max_position_embeddings)?;
+        let classifiers = manifest
+            .classifiers
+            .iter()
+            .filter_map(|entry| files.remove(&entry.file).map(|bytes| entry.decode(&bytes)))
+            .collect::<Result<Vec<_>>>()?;
         let device = backend.device.clone();
         // On a GPU quantized weights stay quantized (less memory, burn's quantized kernels); on the
         // CPU they are expanded once here.
@@ -399,13 +481,21 @@ impl Bundle {
         if vision.is_none() && text.is_none() {
             return Err(ClipError::Model(format!("the bundle has neither {VISION_FILE} nor {TEXT_FILE}")));
         }
-        Clip::from_parts(backend, manifest.config, manifest.preprocess, tokenizer, vision, text, manifest.logit_scale)
+        Ok(ModelParts {
+            config: manifest.config,
+            preprocess: manifest.preprocess,
+            tokenizer,
+            vision,
+            text,
+            logit_scale: manifest.logit_scale,
+            classifiers,
+        })
     }
 
     /// Read a bundle directory (all files, or only the towers asked for).
     #[cfg(not(target_family = "wasm"))]
     pub fn read_dir(dir: &std::path::Path, towers: Towers) -> Result<Self> {
-        let read = |name: &str| crate::pipeline::read_model_file(dir, name);
+        let read = |name: &str| crate::loader::read_model_file(dir, name);
         let manifest = Manifest::parse(&read(MANIFEST)?)?;
         let mut files = BTreeMap::new();
         files.insert(TOKENIZER_FILE.to_string(), read(TOKENIZER_FILE)?);
@@ -414,6 +504,9 @@ impl Bundle {
         }
         if towers.text {
             files.insert(TEXT_FILE.to_string(), read(TEXT_FILE)?);
+        }
+        for entry in &manifest.classifiers {
+            files.insert(entry.file.clone(), read(&entry.file)?);
         }
         Ok(Bundle { manifest, files })
     }

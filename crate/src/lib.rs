@@ -13,12 +13,14 @@ pub mod loader;
 pub mod model;
 pub mod pipeline;
 pub mod preprocess;
+pub mod presets;
 pub mod tokenizer;
 pub mod zero_shot;
 
 pub use backend::Backend;
 pub use error::{ClipError, Result};
-pub use pipeline::{Classification, Clip, HfFiles};
+pub use loader::HfFiles;
+pub use pipeline::{Classification, Clip, ZeroShotOptions};
 
 #[cfg(target_family = "wasm")]
 pub mod wasm;

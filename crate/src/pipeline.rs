@@ -10,51 +10,19 @@ use serde::Serialize;
 use crate::backend::Backend;
 use crate::config::{ClipConfig, PreprocessConfig};
 use crate::error::{ClipError, Result};
-use crate::loader::{LoadedWeights, load_safetensors};
-use crate::model::{TextTower, VisionTower};
+use crate::loader::{HfFiles, load_hf};
+use crate::model::{ModelParts, TextTower, VisionTower};
 use crate::preprocess::{Pixels, preprocess};
 use crate::tokenizer::ClipTokenizer;
-use crate::zero_shot::{self, Scores};
-
-/// The files of a Hugging Face CLIP checkpoint, already in memory.
-pub struct HfFiles {
-    pub config_json: Vec<u8>,
-    pub model_safetensors: Vec<u8>,
-    pub tokenizer_json: Vec<u8>,
-    pub preprocessor_config_json: Option<Vec<u8>>,
-}
-
-impl HfFiles {
-    /// Read a model directory in Hugging Face layout.
-    #[cfg(not(target_family = "wasm"))]
-    pub fn read_dir(dir: &std::path::Path) -> Result<Self> {
-        let read = |name: &str| read_model_file(dir, name);
-        let preprocessor = dir.join("preprocessor_config.json");
-        Ok(HfFiles {
-            config_json: read("config.json")?,
-            model_safetensors: read("model.safetensors")?,
-            tokenizer_json: read("tokenizer.json")?,
-            preprocessor_config_json: if preprocessor.exists() { Some(read("preprocessor_config.json")?) } else { None },
-        })
-    }
-}
-
-/// One file of a model directory, with an error that says which is missing.
-#[cfg(not(target_family = "wasm"))]
-pub fn read_model_file(dir: &std::path::Path, name: &str) -> Result<Vec<u8>> {
-    if !dir.is_dir() {
-        return Err(ClipError::Model(format!("{} is not a model directory", dir.display())));
-    }
-    let path = dir.join(name);
-    std::fs::read(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => ClipError::Model(format!("the model directory {} has no {name}", dir.display())),
-        _ => ClipError::io(&path, e),
-    })
-}
+use crate::zero_shot::{self, Classifier, Label, Scores};
 
 /// Cached text embeddings, keyed by the exact prompt string. Bounded, because a visitor typing
 /// creates a new prompt on every keystroke.
 const TEXT_CACHE_LIMIT: usize = 4096;
+
+/// Prompts per text-tower call and images per vision-tower call: what bounds memory per request.
+pub const TEXT_BATCH: usize = 64;
+pub const IMAGE_BATCH: usize = 8;
 
 /// A loaded CLIP model on one device.
 pub struct Clip {
@@ -65,28 +33,39 @@ pub struct Clip {
     vision: Option<VisionTower>,
     text: Option<TextTower>,
     logit_scale: f32,
+    classifiers: Vec<Classifier>,
     text_cache: HashMap<String, Vec<f32>>,
+}
+
+/// What [`Clip::zero_shot`] adds to the ensemble's probabilities.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ZeroShotOptions {
+    /// Also each template's own probabilities (from the same prompt embeddings).
+    pub per_template: bool,
+    /// The softmax's scale τ = exp(logit_scale), to show how it sharpens or flattens the
+    /// answer; `None` is the model's own.
+    pub scale: Option<f32>,
 }
 
 /// `clip classify`'s answer for a set of images.
 #[derive(Debug, Clone, Serialize)]
 pub struct Classification {
-    pub labels: Vec<String>,
+    pub labels: Vec<Label>,
     pub templates: Vec<String>,
     pub scores: Vec<Scores>,
 }
 
 impl Clip {
+    /// Load a Hugging Face checkpoint (weights, configs and tokenizer) onto `backend`.
     pub fn from_hf(files: HfFiles, backend: Backend) -> Result<Self> {
-        let config = ClipConfig::from_hf_json(&files.config_json)?;
-        let preprocess = match &files.preprocessor_config_json {
-            Some(json) => PreprocessConfig::from_hf_json(json, config.vision.image_size)?,
-            None => PreprocessConfig::default_for(config.vision.image_size),
-        };
-        let tokenizer = ClipTokenizer::from_bytes(&files.tokenizer_json, config.text.max_position_embeddings)?;
-        let LoadedWeights { vision, text, logit_scale } =
-            load_safetensors(files.model_safetensors, &config, &backend.device)?;
-        Self::from_parts(backend, config, preprocess, tokenizer, Some(vision), Some(text), logit_scale)
+        let parts = load_hf(files, &backend.device)?;
+        Self::from_parts(backend, parts)
+    }
+
+    /// Verify a bundle's files and load the towers it holds onto `backend`.
+    pub fn from_bundle(bundle: crate::bundle::Bundle, backend: Backend) -> Result<Self> {
+        let parts = bundle.load(&backend)?;
+        Self::from_parts(backend, parts)
     }
 
     /// Open a model directory: a bundle (it has manifest.json) or a Hugging Face checkpoint.
@@ -94,7 +73,7 @@ impl Clip {
     pub fn open(dir: &std::path::Path, backend: Backend) -> Result<Self> {
         use crate::bundle::{Bundle, MANIFEST, Towers};
         if dir.join(MANIFEST).is_file() {
-            Bundle::read_dir(dir, Towers::BOTH)?.load(backend)
+            Self::from_bundle(Bundle::read_dir(dir, Towers::BOTH)?, backend)
         } else {
             Self::from_hf(HfFiles::read_dir(dir)?, backend)
         }
@@ -104,6 +83,7 @@ impl Clip {
     #[cfg(not(target_family = "wasm"))]
     pub fn open_tokenizer(dir: &std::path::Path) -> Result<ClipTokenizer> {
         use crate::bundle::{MANIFEST, Manifest};
+        use crate::loader::read_model_file;
         let context = if dir.join(MANIFEST).is_file() {
             Manifest::parse(&read_model_file(dir, MANIFEST)?)?.config.text.max_position_embeddings
         } else {
@@ -113,15 +93,8 @@ impl Clip {
     }
 
     /// Assemble from loaded parts; either tower may be absent (then only the other works).
-    pub fn from_parts(
-        backend: Backend,
-        config: ClipConfig,
-        preprocess: PreprocessConfig,
-        tokenizer: ClipTokenizer,
-        vision: Option<VisionTower>,
-        text: Option<TextTower>,
-        logit_scale: f32,
-    ) -> Result<Self> {
+    pub fn from_parts(backend: Backend, parts: ModelParts) -> Result<Self> {
+        let ModelParts { config, preprocess, tokenizer, vision, text, logit_scale, classifiers } = parts;
         let size = config.vision.image_size;
         if preprocess.output_size() != Some((size, size)) {
             return Err(ClipError::Model(format!(
@@ -129,12 +102,13 @@ impl Clip {
                 preprocess.output_size()
             )));
         }
-        Ok(Clip { backend, config, preprocess, tokenizer, vision, text, logit_scale, text_cache: HashMap::new() })
+        Ok(Clip { backend, config, preprocess, tokenizer, vision, text, logit_scale, classifiers, text_cache: HashMap::new() })
     }
 
     /// Take the model apart (for conversion).
-    pub fn into_parts(self) -> (ClipConfig, PreprocessConfig, f32, Option<VisionTower>, Option<TextTower>) {
-        (self.config, self.preprocess, self.logit_scale, self.vision, self.text)
+    pub fn into_parts(self) -> ModelParts {
+        let Clip { config, preprocess, tokenizer, vision, text, logit_scale, classifiers, .. } = self;
+        ModelParts { config, preprocess, tokenizer, vision, text, logit_scale, classifiers }
     }
 
     fn vision(&self) -> Result<&VisionTower> {
@@ -156,6 +130,22 @@ impl Clip {
     }
     pub fn logit_scale(&self) -> f32 {
         self.logit_scale
+    }
+
+    /// The precomputed classifier the bundle ships for `preset`, if any.
+    pub fn classifier(&self, preset: &str) -> Option<&Classifier> {
+        self.classifiers.iter().find(|c| c.preset == preset)
+    }
+
+    /// Add (or replace) a precomputed classifier.
+    pub fn add_classifier(&mut self, classifier: Classifier) {
+        self.classifiers.retain(|c| c.preset != classifier.preset);
+        self.classifiers.push(classifier);
+    }
+
+    /// Scores of image embeddings against a precomputed classifier (no text tower involved).
+    pub fn score_with(&self, image_embeddings: &[Vec<f32>], classifier: &Classifier) -> Vec<Scores> {
+        image_embeddings.iter().map(|image| zero_shot::score(image, &classifier.classes, self.logit_scale)).collect()
     }
 
     /// Forget cached prompt embeddings (benchmarks time real encoding).
@@ -183,55 +173,101 @@ impl Clip {
         self.embed_pixels(&pixels).await
     }
 
-    /// Image features from already preprocessed pixels, in one batch.
+    /// Image features from already preprocessed pixels, a few images per tower call so memory
+    /// stays bounded however many come.
     pub async fn embed_pixels(&self, pixels: &[Pixels]) -> Result<Vec<Vec<f32>>> {
         let vision = self.vision()?;
-        if pixels.is_empty() {
-            return Ok(Vec::new());
-        }
         let size = self.config.vision.image_size;
-        let mut batch = Vec::with_capacity(pixels.len() * 3 * size * size);
-        for p in pixels {
-            batch.extend_from_slice(&p.data);
+        let mut features = Vec::with_capacity(pixels.len());
+        for chunk in pixels.chunks(IMAGE_BATCH) {
+            let mut batch = Vec::with_capacity(chunk.len() * 3 * size * size);
+            for p in chunk {
+                batch.extend_from_slice(&p.data);
+            }
+            let input = Tensor::<4>::from_data(TensorData::new(batch, [chunk.len(), 3, size, size]), &self.backend.device);
+            features.extend(read_rows(vision.forward(input)).await?);
         }
-        let input = Tensor::<4>::from_data(TensorData::new(batch, [pixels.len(), 3, size, size]), &self.backend.device);
-        read_rows(vision.forward(input)).await
+        Ok(features)
     }
 
     /// Projected, unnormalised text features (transformers' `get_text_features`), computing only
-    /// the prompts not seen before.
+    /// the prompts not seen before: sorted by length, so each batch pads little, in batches of
+    /// at most [`TEXT_BATCH`], so memory stays bounded (1000 labels × 80 templates included).
     pub async fn embed_texts(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let mut missing: Vec<&str> = texts.iter().copied().filter(|t| !self.text_cache.contains_key(*t)).collect();
         missing.sort_unstable();
         missing.dedup();
+        let mut fresh: HashMap<&str, Vec<f32>> = HashMap::with_capacity(missing.len());
         if !missing.is_empty() {
             let ids = self.tokenizer.encode(&missing)?;
-            let text = self.text()?.forward(&ids, self.tokenizer.end_of_text(), &self.backend.device);
-            let features = read_rows(text).await?;
-            if self.text_cache.len() + missing.len() > TEXT_CACHE_LIMIT {
-                self.text_cache.clear();
-            }
-            for (text, feature) in missing.iter().zip(features) {
-                self.text_cache.insert((*text).to_string(), feature);
+            let mut order: Vec<usize> = (0..missing.len()).collect();
+            order.sort_by_key(|&i| ids[i].len());
+            let text = self.text()?;
+            for chunk in order.chunks(TEXT_BATCH) {
+                let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| ids[i].clone()).collect();
+                let rows = read_rows(text.forward(&batch, self.tokenizer.end_of_text(), &self.backend.device)).await?;
+                for (&i, row) in chunk.iter().zip(rows) {
+                    fresh.insert(missing[i], row);
+                }
             }
         }
-        texts
+        let features = texts
             .iter()
             .map(|t| {
                 self.text_cache
                     .get(*t)
+                    .or_else(|| fresh.get(*t))
                     .cloned()
-                    .ok_or_else(|| ClipError::Backend("text embedding cache lost an entry".into()))
+                    .ok_or_else(|| ClipError::Backend("the text tower returned fewer rows than prompts".into()))
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        // The answer is complete before the cache is touched: a request larger than the cache is
+        // answered in full and cached in part.
+        if self.text_cache.len() + fresh.len() > TEXT_CACHE_LIMIT {
+            self.text_cache.clear();
+        }
+        for (text, feature) in fresh.into_iter().take(TEXT_CACHE_LIMIT) {
+            self.text_cache.insert(text.to_string(), feature);
+        }
+        Ok(features)
     }
 
     /// One unit-length embedding per label: the ensemble of its prompts over all templates.
     pub async fn class_embeddings(&mut self, labels: &[&str], templates: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let prompts = zero_shot::prompts(labels, templates)?;
-        let refs: Vec<&str> = prompts.iter().map(String::as_str).collect();
-        let embeddings = self.embed_texts(&refs).await?;
-        Ok(embeddings.chunks(templates.len()).map(zero_shot::ensemble).collect())
+        let labels: Vec<Label> = labels.iter().map(|l| Label::from(*l)).collect();
+        self.label_embeddings(&labels, templates).await
+    }
+
+    /// [`Self::class_embeddings`] for labels that may have several names.
+    pub async fn label_embeddings(&mut self, labels: &[Label], templates: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let rows = self.template_rows(labels, templates).await?;
+        Ok(rows.iter().map(|rows| zero_shot::ensemble_rows(rows)).collect())
+    }
+
+    /// For each label, one vector per template (its names' unit embeddings averaged, see
+    /// [`zero_shot::per_template_rows`]). Encodes a few labels at a time.
+    async fn template_rows(&mut self, labels: &[Label], templates: &[&str]) -> Result<Vec<Vec<Vec<f32>>>> {
+        let prompts = zero_shot::class_prompts(labels, templates)?;
+        let mut rows = Vec::with_capacity(labels.len());
+        let mut start = 0;
+        while start < prompts.len() {
+            // Whole labels, about TEXT_BATCH × 8 prompts per step.
+            let mut end = start + 1;
+            let mut count = prompts[start].len();
+            while end < prompts.len() && count + prompts[end].len() <= TEXT_BATCH * 8 {
+                count += prompts[end].len();
+                end += 1;
+            }
+            let flat: Vec<&str> = prompts[start..end].iter().flatten().map(String::as_str).collect();
+            let embeddings = self.embed_texts(&flat).await?;
+            let mut offset = 0;
+            for class in &prompts[start..end] {
+                rows.push(zero_shot::per_template_rows(&embeddings[offset..offset + class.len()], templates.len()));
+                offset += class.len();
+            }
+            start = end;
+        }
+        Ok(rows)
     }
 
     /// Zero-shot scores of image embeddings over labels, ensembling the templates.
@@ -241,11 +277,47 @@ impl Clip {
         labels: &[&str],
         templates: &[&str],
     ) -> Result<Classification> {
-        let classes = self.class_embeddings(labels, templates).await?;
+        let labels: Vec<Label> = labels.iter().map(|l| Label::from(*l)).collect();
+        self.zero_shot(image_embeddings, &labels, templates, ZeroShotOptions::default()).await
+    }
+
+    /// Zero-shot scores over labels that may each have several names; see [`ZeroShotOptions`]
+    /// for each template's own probabilities and another softmax scale.
+    pub async fn zero_shot(
+        &mut self,
+        image_embeddings: &[Vec<f32>],
+        labels: &[Label],
+        templates: &[&str],
+        options: ZeroShotOptions,
+    ) -> Result<Classification> {
+        let logit_scale = match options.scale {
+            Some(scale) if scale.is_finite() && scale > 0.0 => scale.ln(),
+            Some(scale) => return Err(ClipError::Input(format!("the softmax scale must be a positive number, not {scale}"))),
+            None => self.logit_scale,
+        };
+        let rows = self.template_rows(labels, templates).await?;
+        let classes: Vec<Vec<f32>> = rows.iter().map(|rows| zero_shot::ensemble_rows(rows)).collect();
+        let scores = image_embeddings
+            .iter()
+            .map(|image| {
+                let mut scores = zero_shot::score(image, &classes, logit_scale);
+                if options.per_template {
+                    scores.per_template = Some(
+                        (0..templates.len())
+                            .map(|t| {
+                                let cosine: Vec<f32> = rows.iter().map(|r| zero_shot::cosine(image, &r[t])).collect();
+                                zero_shot::probabilities(&cosine, logit_scale)
+                            })
+                            .collect(),
+                    );
+                }
+                scores
+            })
+            .collect();
         Ok(Classification {
-            labels: labels.iter().map(|s| s.to_string()).collect(),
+            labels: labels.to_vec(),
             templates: templates.iter().map(|s| s.to_string()).collect(),
-            scores: image_embeddings.iter().map(|image| zero_shot::score(image, &classes, self.logit_scale)).collect(),
+            scores,
         })
     }
 

@@ -10,7 +10,8 @@ use wasm_bindgen::prelude::*;
 use crate::backend::Backend;
 use crate::bundle::{Bundle, Manifest, TEXT_FILE, TOKENIZER_FILE, VISION_FILE};
 use crate::error::ClipError;
-use crate::pipeline::Clip;
+use crate::pipeline::{Clip, ZeroShotOptions};
+use crate::zero_shot::Label;
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -106,7 +107,7 @@ impl Engine {
         if let Some(t) = text {
             files.insert(TEXT_FILE.to_string(), t);
         }
-        let clip = Bundle { manifest, files }.load(self.backend.clone()).map_err(js_error)?;
+        let clip = Clip::from_bundle(Bundle { manifest, files }, self.backend.clone()).map_err(js_error)?;
         *self.clip.try_borrow_mut().map_err(|_| JsError::new("the engine is busy"))? = Some(clip);
         Ok(())
     }
@@ -146,41 +147,105 @@ impl Engine {
         Ok(rows.concat())
     }
 
-    /// Zero-shot scores. `image_embeddings` holds `count` embeddings back to back. Returns JSON:
-    /// `{"labels": [...], "templates": [...], "scores": [{"probs": [...], "cosine": [...]}], "encoded": n}`
-    /// where `encoded` counts the prompts that were not cached and had to run through the text tower.
+    /// Zero-shot scores. `image_embeddings` holds `count` embeddings back to back; a label
+    /// `happy | smiling` is one class with two names. Returns JSON:
+    /// `{"labels": [...], "templates": [...], "scores": [{"probs", "cosine", "per_template"?}], "prompts": n, "encoded": n}`
+    /// where `prompts` counts every prompt of the request and `encoded` the prompts that were not cached and had to run through the text
+    /// tower. `per_template` adds each template's own probabilities; `scale` replaces the model's
+    /// softmax scale τ.
+    #[allow(clippy::too_many_arguments)]
     pub async fn classify(
         &self,
         image_embeddings: Vec<f32>,
         count: usize,
         labels: Vec<String>,
         templates: Vec<String>,
+        per_template: bool,
+        scale: Option<f32>,
     ) -> Result<String, JsError> {
         let cell = self.clip.clone();
         let mut clip = loaded_mut(&cell)?;
-        if count == 0 && !image_embeddings.is_empty() || count > 0 && image_embeddings.len() % count != 0 {
-            return Err(JsError::new("image embeddings do not split into the given count"));
-        }
-        let dim = if count == 0 { 0 } else { image_embeddings.len() / count };
-        let images: Vec<Vec<f32>> = image_embeddings.chunks(dim.max(1)).take(count).map(<[f32]>::to_vec).collect();
-        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let images = split_embeddings(&image_embeddings, count)?;
+        let labels: Vec<Label> = labels.iter().map(|l| Label::parse(l)).collect();
         let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
+        let prompts: Vec<String> = crate::zero_shot::class_prompts(&labels, &templates).map_err(js_error)?.concat();
+        let total = prompts.len();
         // Prompts not in the text cache: the ones this call runs through the text tower.
-        let mut fresh: Vec<String> = crate::zero_shot::prompts(&labels, &templates)
-            .map_err(js_error)?
-            .into_iter()
-            .filter(|p| !clip.is_cached(p))
-            .collect();
+        let mut fresh: Vec<String> = prompts.into_iter().filter(|p| !clip.is_cached(p)).collect();
         fresh.sort_unstable();
         fresh.dedup();
-        let result = clip.classify_embeddings(&images, &labels, &templates).await.map_err(js_error)?;
-        let encoded = fresh.len();
+        let options = ZeroShotOptions { per_template, scale };
+        let result = clip.zero_shot(&images, &labels, &templates, options).await.map_err(js_error)?;
+        let labels: Vec<String> = result.labels.iter().map(Label::display).collect();
         Ok(serde_json::json!({
-            "labels": result.labels,
+            "labels": labels,
             "templates": result.templates,
             "scores": result.scores,
-            "encoded": encoded,
+            "prompts": total,
+            "encoded": fresh.len(),
         })
         .to_string())
     }
+
+    /// Check a precomputed classifier file against the manifest and add it to the model.
+    #[wasm_bindgen(js_name = addClassifier)]
+    pub fn add_classifier(&self, manifest_json: &str, file: &str, bytes: &[u8]) -> Result<String, JsError> {
+        let manifest = Manifest::parse(manifest_json.as_bytes()).map_err(js_error)?;
+        manifest.verify(file, bytes).map_err(js_error)?;
+        let entry = manifest
+            .classifiers
+            .iter()
+            .find(|c| c.file == file)
+            .ok_or_else(|| JsError::new(&format!("the manifest lists no classifier in {file}")))?;
+        let classifier = entry.decode(bytes).map_err(js_error)?;
+        let preset = classifier.preset.clone();
+        let mut clip = loaded_mut(&self.clip)?;
+        clip.add_classifier(classifier);
+        Ok(preset)
+    }
+
+    /// The `k` most probable classes of a preset for each image, with its precomputed
+    /// classifier. JSON: `{"preset", "templates", "classes", "results": [[{"label", "index", "prob"}, ...], ...]}`.
+    #[wasm_bindgen(js_name = classifyPreset)]
+    pub fn classify_preset(&self, preset: &str, image_embeddings: Vec<f32>, count: usize, k: usize) -> Result<String, JsError> {
+        let clip = loaded(&self.clip)?;
+        let images = split_embeddings(&image_embeddings, count)?;
+        let classifier =
+            clip.classifier(preset).ok_or_else(|| JsError::new(&format!("this model has no precomputed {preset} classifier")))?;
+        let labels = &crate::presets::find(preset).map_err(js_error)?.labels;
+        let results: Vec<Vec<serde_json::Value>> = clip
+            .score_with(&images, classifier)
+            .iter()
+            .map(|scores| {
+                crate::zero_shot::top_k(&scores.probs, k)
+                    .into_iter()
+                    .map(|(index, prob)| {
+                        let label = labels.get(index).map(Label::display).unwrap_or_default();
+                        serde_json::json!({ "label": label, "index": index, "prob": prob })
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "preset": preset,
+            "templates": classifier.templates,
+            "classes": classifier.classes.len(),
+            "results": results,
+        })
+        .to_string())
+    }
+
+    /// The CLIP paper's prompt presets, as JSON (`{"presets": [{"name", "title", "source", "labels", "templates"}]}`).
+    pub fn presets() -> String {
+        crate::presets::json().to_string()
+    }
+}
+
+/// `count` embeddings stored back to back → one vector each.
+fn split_embeddings(flat: &[f32], count: usize) -> Result<Vec<Vec<f32>>, JsError> {
+    if count == 0 && !flat.is_empty() || count > 0 && flat.len() % count != 0 {
+        return Err(JsError::new("image embeddings do not split into the given count"));
+    }
+    let dim = if count == 0 { 0 } else { flat.len() / count };
+    Ok(flat.chunks(dim.max(1)).take(count).map(<[f32]>::to_vec).collect())
 }

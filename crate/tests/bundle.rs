@@ -95,11 +95,11 @@ fn bundles_load_from_memory_and_one_tower_alone() {
     for name in ["text.bpk", "tokenizer.json"] {
         files.insert(name.to_string(), std::fs::read(dir.join(name)).unwrap());
     }
-    let mut text_only = Bundle { manifest, files }.load(Backend::cpu()).unwrap();
+    let mut text_only = Clip::from_bundle(Bundle { manifest, files }, Backend::cpu()).unwrap();
     assert_eq!(pollster::block_on(text_only.embed_texts(&["a photo of a cat."])).unwrap().len(), 1);
     let err = pollster::block_on(text_only.embed_images(&[&std::fs::read(image("chelsea.png")).unwrap()])).unwrap_err();
     assert_eq!(err.to_string(), "this model was loaded without its vision tower");
-    let both = Bundle::read_dir(&dir, Towers::BOTH).unwrap().load(Backend::cpu());
+    let both = Clip::from_bundle(Bundle::read_dir(&dir, Towers::BOTH).unwrap(), Backend::cpu());
     assert!(both.is_ok());
 }
 
@@ -179,4 +179,53 @@ fn corrupt_bundles_are_refused_naming_the_file() {
     copy_bundle(&good, &garbage);
     std::fs::write(garbage.join("manifest.json"), b"{\"format\": 3").unwrap();
     fails(&garbage, "manifest.json is not a valid bundle manifest");
+}
+
+/// `clip convert --classifier imagenet` ships ImageNet's 1000 × 80 zero-shot classifier; scoring
+/// with it equals encoding the same preset prompt by prompt with the bundle's own text tower
+/// (within 1e-3), the CLI uses it for `--preset imagenet`, and a damaged classifier file is refused.
+#[test]
+fn a_precomputed_preset_classifier_equals_encoding_its_prompts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("with-classifier");
+    let status = Command::new(env!("CARGO_BIN_EXE_clip"))
+        .args(["convert", "--from", fixture("tiny-quickgelu").to_str().unwrap(), "--out", dir.to_str().unwrap(), "--classifier", "imagenet"])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let manifest = Manifest::parse(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let entry = &manifest.classifiers[0];
+    assert_eq!((entry.preset.as_str(), entry.classes, entry.templates), ("imagenet", 1000, 80));
+    assert_eq!(manifest.files[&entry.file].bytes, (1000 * manifest.config.projection_dim * 2) as u64, "f16");
+
+    let preset = clip::presets::find("imagenet").unwrap();
+    let templates: Vec<&str> = preset.templates.iter().map(String::as_str).collect();
+    let photos: Vec<Vec<u8>> = ["chelsea.png", "astronaut.png", "coffee.png", "rocket.jpg"].iter().map(|f| std::fs::read(image(f)).unwrap()).collect();
+    let photos: Vec<&[u8]> = photos.iter().map(Vec::as_slice).collect();
+    let mut clip = Clip::open(&dir, Backend::cpu()).unwrap();
+    let images = pollster::block_on(clip.embed_images(&photos)).unwrap();
+    let classifier = clip.classifier("imagenet").expect("the bundle's classifier").clone();
+    let fast = clip.score_with(&images, &classifier);
+    let slow = pollster::block_on(clip.zero_shot(&images, &preset.labels, &templates, Default::default())).unwrap();
+    for (f, s) in fast.iter().zip(&slow.scores) {
+        let d = max_abs_diff(&f.probs, &s.probs);
+        assert!(d <= 1e-3, "precomputed vs prompt by prompt: probabilities differ by {d}");
+        assert_eq!(clip::zero_shot::top_k(&f.probs, 1)[0].0, clip::zero_shot::top_k(&s.probs, 1)[0].0);
+    }
+
+    let out = Command::new(env!("CARGO_BIN_EXE_clip"))
+        .args(["classify", "--model", dir.to_str().unwrap(), "--image", image("chelsea.png").to_str().unwrap(), "--preset", "imagenet"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["classifier"], "precomputed");
+    let probs: Vec<f32> = serde_json::from_value(json["results"][0]["probs"].clone()).unwrap();
+    assert!(max_abs_diff(&probs, &fast[0].probs) <= 1e-6);
+
+    let damaged = tmp.path().join("damaged");
+    copy_bundle(&dir, &damaged);
+    let mut bytes = std::fs::read(damaged.join(&entry.file)).unwrap();
+    bytes[10] ^= 0x40;
+    std::fs::write(damaged.join(&entry.file), bytes).unwrap();
+    fails(&damaged, "classifier-imagenet.f16 does not match its sha256 in manifest.json");
 }

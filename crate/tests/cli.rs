@@ -88,6 +88,20 @@ fn embed_and_classify_match_transformers() {
         for (result, theirs) in out["results"].as_array().unwrap().iter().zip(&r.images) {
             assert!(max_abs_diff(&floats(&result["probs"]), &theirs.zero_shot_probs) <= 1e-3);
             assert!(max_abs_diff(&floats(&result["cosine"]), &theirs.zero_shot_cosine) <= 1e-3);
+            assert!(result.get("per_template").is_none());
+        }
+
+        // Each template alone: the first reference template is "a photo of a {}.", whose
+        // probabilities transformers computed on their own.
+        assert_eq!(r.templates[0], clip::zero_shot::DEFAULT_TEMPLATE);
+        args.push("--per-template");
+        let out = ok_json(&args);
+        for (result, theirs) in out["results"].as_array().unwrap().iter().zip(&r.images) {
+            assert!(max_abs_diff(&floats(&result["probs"]), &theirs.zero_shot_probs) <= 1e-3);
+            let per_template = result["per_template"].as_array().unwrap();
+            assert_eq!(per_template.len(), r.templates.len());
+            assert!(per_template.iter().all(|p| p.as_array().unwrap().len() == r.labels.len()));
+            assert!(max_abs_diff(&floats(&per_template[0]), &theirs.default_template_probs) <= 1e-3);
         }
     }
 }
@@ -133,7 +147,7 @@ fn bad_models_fail_with_one_line() {
     };
 
     classify(&tmp.path().join("nope"), "is not a model directory");
-    classify(&copy("no-weights", "model.safetensors"), "has no model.safetensors");
+    classify(&copy("no-weights", "model.safetensors"), "has neither model.safetensors nor pytorch_model.bin");
     classify(&copy("no-config", "config.json"), "has no config.json");
 
     // A checkpoint whose fc1 has the wrong shape: the message names the tensor and both shapes.
@@ -156,6 +170,90 @@ fn bad_models_fail_with_one_line() {
     let dir = copy("bad-tokenizer", "tokenizer.json");
     std::fs::write(dir.join("tokenizer.json"), b"{}").unwrap();
     fails_cleanly(&["tokenize", "--model", s(&dir), "hello"], "tokenizer.json is not a valid tokenizer");
+}
+
+/// pytorch_model.bin files that must be refused in one sentence, and one whose pickle would run
+/// a shell command if Python unpickled it: the reader must refuse it without running anything.
+#[test]
+fn bad_pytorch_checkpoints_fail_with_one_line_and_run_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = fixture("tiny-quickgelu-bin");
+    let photo = image("chelsea.png");
+    let with_weights = |name: &str, weights: &[u8]| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        for f in ["config.json", "tokenizer.json", "preprocessor_config.json"] {
+            std::fs::copy(good.join(f), dir.join(f)).unwrap();
+        }
+        std::fs::write(dir.join("pytorch_model.bin"), weights).unwrap();
+        dir
+    };
+    let classify = |dir: &Path, expect: &str| {
+        fails_cleanly(&["classify", "--model", s(dir), "--image", s(&photo), "--label", "cat"], expect)
+    };
+    let broken = |name: &str| std::fs::read(fixture("pytorch").join(name)).unwrap();
+
+    // text_projection is [24, 16] in the file; this one has a 25th row.
+    classify(
+        &with_weights("misshaped", &broken("misshaped.bin")),
+        "pytorch_model.bin: tensor text_projection.weight has shape [25, 16], but config.json needs [24, 16]",
+    );
+    classify(&with_weights("incomplete", &broken("incomplete.bin")), "pytorch_model.bin has no tensor");
+
+    let marker = Path::new("/tmp/clip-zero-shot-pickle-was-executed");
+    let _ = std::fs::remove_file(marker);
+    // burn's reader builds no Python objects: the os.system call is an unknown object, not run,
+    // and the file simply has no tensors.
+    classify(&with_weights("hostile", &broken("hostile.bin")), "pytorch_model.bin has no tensor logit_scale");
+    // convert reports its steps first; the failure is its last line.
+    let (ok, _, stderr) = clip(&["convert", "--from", s(&tmp.path().join("hostile")), "--out", s(&tmp.path().join("out"))]);
+    assert!(!ok && stderr.trim_end().lines().last().unwrap().ends_with("pytorch_model.bin has no tensor logit_scale"), "{stderr}");
+    assert!(!marker.exists(), "the hostile pickle ran a command");
+
+    classify(&with_weights("garbage", b"not a zip file at all"), "pytorch_model.bin cannot be read as a PyTorch checkpoint");
+    let whole = std::fs::read(good.join("pytorch_model.bin")).unwrap();
+    classify(&with_weights("truncated", &whole[..whole.len() / 2]), "pytorch_model.bin");
+}
+
+#[test]
+fn presets_are_listed_in_full_and_classify_uses_them() {
+    let out = ok_json(&["presets"]);
+    let presets = out["presets"].as_array().unwrap();
+    assert_eq!(presets.len(), 28);
+    let find = |name: &str| presets.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{name}"));
+    let imagenet = find("imagenet");
+    assert_eq!(imagenet["labels"].as_array().unwrap().len(), 1000);
+    assert_eq!(imagenet["templates"].as_array().unwrap().len(), 80);
+    assert!(imagenet["source"].as_str().unwrap().contains("Prompt_Engineering_for_ImageNet.ipynb"));
+    assert_eq!(find("fer2013")["labels"][3], serde_json::json!(["happy", "smiling"]));
+    assert_eq!(find("food101")["templates"], serde_json::json!(["a photo of {}, a type of food."]));
+
+    let dir = fixture("tiny-quickgelu");
+    let photo = image("coffee.png");
+    // The preset's labels and templates, and the same given explicitly, agree.
+    let preset = ok_json(&["classify", "--model", s(&dir), "--image", s(&photo), "--preset", "cifar10", "--per-template"]);
+    let mut args = vec!["classify", "--model", s(&dir), "--image", s(&photo), "--per-template"];
+    let cifar = find("cifar10");
+    for l in cifar["labels"].as_array().unwrap() {
+        args.extend(["--label", l.as_str().unwrap()]);
+    }
+    for t in cifar["templates"].as_array().unwrap() {
+        args.extend(["--template", t.as_str().unwrap()]);
+    }
+    let explicit = ok_json(&args);
+    assert_eq!(preset["labels"], explicit["labels"]);
+    assert_eq!(preset["results"][0]["probs"], explicit["results"][0]["probs"]);
+    assert_eq!(preset["results"][0]["per_template"].as_array().unwrap().len(), 18);
+
+    // --label replaces the preset's labels and keeps its templates; several names per class work.
+    let food = ok_json(&["classify", "--model", s(&dir), "--image", s(&photo), "--preset", "food101", "--label", "espresso", "--label", "ramen"]);
+    assert_eq!(food["labels"], serde_json::json!(["espresso", "ramen"]));
+    assert_eq!(food["templates"], serde_json::json!(["a photo of {}, a type of food."]));
+    let fer = ok_json(&["classify", "--model", s(&dir), "--image", s(&photo), "--preset", "fer2013"]);
+    assert_eq!(fer["labels"].as_array().unwrap().len(), 7);
+    assert!((floats(&fer["results"][0]["probs"]).iter().sum::<f32>() - 1.0).abs() < 1e-4);
+
+    fails_cleanly(&["classify", "--model", s(&dir), "--image", s(&photo), "--preset", "nope"], "there is no preset \"nope\"");
 }
 
 #[test]

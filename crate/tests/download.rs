@@ -1,41 +1,186 @@
-//! build.sh's model download against a local HTTP server: a normal fetch, a transfer that is
-//! cut off halfway and resumed with a Range request, a checksum mismatch, and no server at all.
+//! build.sh's model downloads against a local server laid out exactly as the Hugging Face
+//! repositories publish their files (models/published.json: those files at those commits and
+//! nothing else, everything else a 404), with locally generated contents and a test catalogue
+//! whose hashes match them: every catalogue model is fetched (weights cut off halfway and
+//! resumed) and converted, and with CLIP_TEST_PAGE=1 (tests/run.sh) its page is built too.
+//! Also: the real catalogue asks only for published files, and checksum, size, 404 and
+//! no-server failures each end in one line.
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use clip::bundle::sha256_hex;
 use common::*;
+use serde::{Deserialize, Serialize};
 
-const FILES: [&str; 4] = ["config.json", "preprocessor_config.json", "tokenizer.json", "model.safetensors"];
-
-/// Serves `dir` at /<repo>/resolve/<revision>/<file>; the first GET of model.safetensors is cut
-/// off after half its body. Honours `Range: bytes=N-`. The counter adds 1 per plain GET of
-/// model.safetensors and 10 per ranged one.
-fn serve(dir: PathBuf) -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let cut = Arc::new(AtomicUsize::new(0));
-    let cuts = cut.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let _ = handle(stream, &dir, &cuts);
-        }
-    });
-    (port, cut)
+#[derive(Deserialize)]
+struct Published {
+    files: Vec<PublishedFile>,
 }
 
-fn handle(mut stream: TcpStream, dir: &Path, cuts: &AtomicUsize) -> std::io::Result<()> {
+#[derive(Deserialize, Clone)]
+struct PublishedFile {
+    repo: String,
+    revision: String,
+    file: String,
+    sha256: String,
+    bytes: u64,
+}
+
+#[derive(Deserialize, Serialize, Clone)]
+struct Catalogue {
+    models: Vec<CatalogueModel>,
+}
+
+#[derive(Deserialize, Serialize, Clone)]
+struct CatalogueModel {
+    name: String,
+    repo: String,
+    revision: String,
+    activation: String,
+    files: Vec<CatalogueFile>,
+}
+
+#[derive(Deserialize, Serialize, Clone)]
+struct CatalogueFile {
+    file: String,
+    revision: String,
+    sha256: String,
+    bytes: u64,
+}
+
+fn read_json<T: for<'a> Deserialize<'a>>(path: &Path) -> T {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn real_catalogue() -> Catalogue {
+    read_json(&repo_root().join("models/catalogue.json"))
+}
+
+fn published() -> Published {
+    read_json(&repo_root().join("models/published.json"))
+}
+
+const WEIGHTS: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
+
+/// Every file the catalogue pins must be published at that commit with that sha256 and size,
+/// every revision a commit hash, and each model needs a config, a tokenizer and one weights file.
+fn check_catalogue(catalogue: &Catalogue, published: &Published) -> Result<(), String> {
+    let is_commit = |r: &str| r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+    for model in &catalogue.models {
+        if !is_commit(&model.revision) {
+            return Err(format!("{}: revision {:?} is not a commit hash", model.name, model.revision));
+        }
+        for f in &model.files {
+            if !is_commit(&f.revision) {
+                return Err(format!("{}: {} at {:?}, which is not a commit hash", model.name, f.file, f.revision));
+            }
+            let listed = published.files.iter().find(|p| p.repo == model.repo && p.revision == f.revision && p.file == f.file);
+            match listed {
+                None => return Err(format!("{}: {} is not published at {}", model.name, f.file, f.revision)),
+                Some(p) if p.sha256 != f.sha256 || p.bytes != f.bytes => {
+                    return Err(format!("{}: {} differs from the published sha256 or size", model.name, f.file));
+                }
+                Some(_) => {}
+            }
+        }
+        let has = |name: &str| model.files.iter().filter(|f| f.file == name).count();
+        let weights: usize = WEIGHTS.iter().map(|w| has(w)).sum();
+        if has("config.json") != 1 || has("tokenizer.json") != 1 || weights != 1 {
+            return Err(format!("{}: needs one config.json, one tokenizer.json and one weights file", model.name));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_catalogue_asks_only_for_files_published_at_their_commits() {
+    let (catalogue, published) = (real_catalogue(), published());
+    check_catalogue(&catalogue, &published).unwrap();
+    assert_eq!(catalogue.models.len(), 4);
+
+    // What the catalogue used to ask for: B/32's model.safetensors at its main commit, which
+    // has only pytorch_model.bin.
+    let mut old = catalogue.clone();
+    let b32 = old.models.iter_mut().find(|m| m.name == "clip-vit-base-patch32").unwrap();
+    let weights = b32.files.iter_mut().find(|f| f.file == "model.safetensors").unwrap();
+    weights.revision = b32.revision.clone();
+    let err = check_catalogue(&old, &published).unwrap_err();
+    assert!(err.contains("model.safetensors is not published at 3d74acf9"), "{err}");
+
+    let mut moving = catalogue.clone();
+    moving.models[1].revision = "main".into();
+    assert!(check_catalogue(&moving, &published).unwrap_err().contains("not a commit hash"));
+}
+
+/// Locally generated contents for a published file: the tiny fixtures, with the activation of
+/// the catalogue model they stand in for.
+fn local_contents(file: &str, activation: &str) -> Vec<u8> {
+    let dir = if activation == "gelu" { fixture("tiny-gelu") } else { fixture("tiny-quickgelu") };
+    let path = match file {
+        "pytorch_model.bin" => fixture("tiny-quickgelu-bin").join(file),
+        "tokenizer.json" => repo_root().join("models/tokenizer/tokenizer.json"),
+        _ => dir.join(file),
+    };
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The published layout with local contents, and a catalogue pinning those contents.
+fn local_hub() -> (BTreeMap<String, Vec<u8>>, Catalogue) {
+    let mut catalogue = real_catalogue();
+    let activation_of = |repo: &str| {
+        catalogue.models.iter().find(|m| m.repo == repo).map(|m| m.activation.clone()).unwrap_or_default()
+    };
+    let layout: BTreeMap<String, Vec<u8>> = published()
+        .files
+        .iter()
+        .map(|p| (format!("/{}/resolve/{}/{}", p.repo, p.revision, p.file), local_contents(&p.file, &activation_of(&p.repo))))
+        .collect();
+    for model in &mut catalogue.models {
+        for f in &mut model.files {
+            let body = &layout[&format!("/{}/resolve/{}/{}", model.repo, f.revision, f.file)];
+            f.sha256 = sha256_hex(body);
+            f.bytes = body.len() as u64;
+        }
+    }
+    (layout, catalogue)
+}
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+struct Request {
+    path: String,
+    status: u16,
+    ranged: bool,
+}
+
+/// Serves `layout` (URL path → body) as the Hub's resolve endpoint would: any other path is a
+/// 404. The first GET of each weights file breaks off after half its body. Honours
+/// `Range: bytes=N-`.
+fn serve(layout: BTreeMap<String, Vec<u8>>) -> (u16, Arc<Mutex<Vec<Request>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = handle(stream, &layout, &seen);
+        }
+    });
+    (port, log)
+}
+
+fn handle(mut stream: TcpStream, layout: &BTreeMap<String, Vec<u8>>, log: &Mutex<Vec<Request>>) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request = String::new();
     reader.read_line(&mut request)?;
-    let mut start = 0usize;
+    let mut start = None;
     loop {
         let mut line = String::new();
         reader.read_line(&mut line)?;
@@ -43,47 +188,37 @@ fn handle(mut stream: TcpStream, dir: &Path, cuts: &AtomicUsize) -> std::io::Res
             break;
         }
         if let Some(range) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
-            start = range.trim().trim_end_matches('-').parse().unwrap_or(0);
+            start = range.trim().trim_end_matches('-').parse::<usize>().ok();
         }
     }
-    let path = request.split_whitespace().nth(1).unwrap_or("/");
-    let file = path.rsplit('/').next().unwrap_or("");
-    let Ok(body) = std::fs::read(dir.join(file)) else {
-        return stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let record = |status| log.lock().unwrap().push(Request { path: path.clone(), status, ranged: start.is_some() });
+    let Some(body) = layout.get(&path) else {
+        record(404);
+        return stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 15\r\nConnection: close\r\n\r\nEntry not found");
     };
-    let rest = &body[start.min(body.len())..];
-    let range = if start > 0 {
-        format!("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {start}-{}/{}\r\n", body.len() - 1, body.len())
+    let first_fetch = !log.lock().unwrap().iter().any(|r| r.path == path);
+    let from = start.unwrap_or(0).min(body.len());
+    let rest = &body[from..];
+    let head = if start.is_some() {
+        record(206);
+        format!("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {from}-{}/{}\r\n", body.len() - 1, body.len())
     } else {
+        record(200);
         "HTTP/1.1 200 OK\r\n".to_string()
     };
-    write!(stream, "{range}Content-Length: {}\r\nConnection: close\r\n\r\n", rest.len())?;
-    if file == "model.safetensors" && cuts.fetch_add(if start > 0 { 10 } else { 1 }, Ordering::SeqCst) == 0 {
+    write!(stream, "{head}Content-Length: {}\r\nConnection: close\r\n\r\n", rest.len())?;
+    if first_fetch && WEIGHTS.iter().any(|w| path.ends_with(w)) {
         stream.write_all(&rest[..rest.len() / 2])?;
         return stream.shutdown(std::net::Shutdown::Both); // the transfer breaks off
     }
     stream.write_all(rest)
 }
 
-fn catalogue(path: &Path, source: &Path, corrupt: Option<&str>) {
-    let files: serde_json::Map<String, serde_json::Value> = FILES
-        .iter()
-        .map(|f| {
-            let mut sha = sha256_hex(&std::fs::read(source.join(f)).unwrap());
-            if corrupt == Some(*f) {
-                sha = "0".repeat(64);
-            }
-            (f.to_string(), serde_json::Value::String(sha))
-        })
-        .collect();
-    let json = serde_json::json!({ "models": [{ "name": "tiny", "repo": "test/tiny-clip", "revision": "0123abc", "files": files }] });
-    std::fs::write(path, json.to_string()).unwrap();
-}
-
-fn build_sh(port: u16, catalogue: &Path, cache: &Path) -> (bool, String, String) {
+fn build_sh(port: u16, catalogue: &Path, cache: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new("bash")
         .arg(repo_root().join("build.sh"))
-        .args(["--download-only", "--model", "tiny"])
+        .args(args)
         .env("CLIP_HF_ENDPOINT", format!("http://127.0.0.1:{port}"))
         .env("CLIP_CATALOGUE", catalogue)
         .env("CLIP_CACHE_DIR", cache)
@@ -92,46 +227,122 @@ fn build_sh(port: u16, catalogue: &Path, cache: &Path) -> (bool, String, String)
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
-#[test]
-fn downloads_resume_after_an_interrupted_transfer_and_verify_checksums() {
-    let source = fixture("tiny-quickgelu");
-    let tmp = tempfile::tempdir().unwrap();
-    let (port, cuts) = serve(source.clone());
-    catalogue(&tmp.path().join("catalogue.json"), &source, None);
-    let (ok, stdout, stderr) = build_sh(port, &tmp.path().join("catalogue.json"), &tmp.path().join("cache"));
-    assert!(ok, "build.sh failed: {stderr}");
-    // One request from the start (cut off), then one resuming with a Range header.
-    assert_eq!(cuts.load(Ordering::SeqCst), 11, "the cut-off transfer was not resumed with a Range request");
-    assert!(stderr.contains("resuming"), "{stderr}");
-    let dir = PathBuf::from(stdout.trim().lines().last().unwrap());
-    assert_eq!(dir, tmp.path().join("cache/hf/test/tiny-clip/0123abc"));
-    for f in FILES {
-        assert_eq!(std::fs::read(dir.join(f)).unwrap(), std::fs::read(source.join(f)).unwrap(), "{f}");
-    }
-    let recorded: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("source.json")).unwrap()).unwrap();
-    assert_eq!(recorded["repo"], "test/tiny-clip");
-
-    // A second run finds everything cached.
-    let (ok, _, stderr) = build_sh(port, &tmp.path().join("catalogue.json"), &tmp.path().join("cache"));
-    assert!(ok && stderr.matches("cached").count() == FILES.len(), "{stderr}");
+fn write_catalogue(path: &Path, catalogue: &Catalogue) {
+    std::fs::write(path, serde_json::to_vec_pretty(catalogue).unwrap()).unwrap();
 }
 
 #[test]
-fn a_checksum_mismatch_or_no_server_fails_in_one_line() {
-    let source = fixture("tiny-quickgelu");
+fn build_sh_fetches_and_converts_every_catalogue_model_as_published() {
+    let (layout, catalogue) = local_hub();
+    let (port, log) = serve(layout.clone());
     let tmp = tempfile::tempdir().unwrap();
-    let (port, _) = serve(source.clone());
-    catalogue(&tmp.path().join("bad.json"), &source, Some("config.json"));
-    let (ok, _, stderr) = build_sh(port, &tmp.path().join("bad.json"), &tmp.path().join("cache"));
-    assert!(!ok);
-    let last = stderr.trim().lines().last().unwrap();
-    assert!(last.contains("config.json failed its checksum"), "{stderr}");
-    assert!(!tmp.path().join("cache/hf/test/tiny-clip/0123abc/config.json.part").exists());
+    let catalogue_path = tmp.path().join("catalogue.json");
+    write_catalogue(&catalogue_path, &catalogue);
+    let cache = tmp.path().join("cache");
+    let page = std::env::var("CLIP_TEST_PAGE").as_deref() == Ok("1");
 
-    // Nothing listens on this port any more.
+    for model in &catalogue.models {
+        let site = tmp.path().join(format!("site-{}", model.name));
+        let bundles = tmp.path().join("bundles");
+        let mut args = vec!["--model", model.name.as_str(), "--bundle-dir", bundles.to_str().unwrap(), "--out", site.to_str().unwrap()];
+        if !page {
+            args.push("--no-web");
+        }
+        let (ok, _, stderr) = build_sh(port, &catalogue_path, &cache, &args);
+        assert!(ok, "build.sh --model {} failed: {stderr}", model.name);
+        let total: u64 = model.files.iter().map(|f| f.bytes).sum();
+        assert!(stderr.contains(&format!("4 of 4 files to download, {:.1} MB", total as f64 / 1e6)), "{stderr}");
+
+        // Every file came from its pinned commit; the weights broke off once and were resumed.
+        let requests: Vec<Request> = log.lock().unwrap().iter().filter(|r| r.path.contains(&model.repo)).cloned().collect();
+        assert!(requests.iter().all(|r| r.status != 404), "{}: asked for unpublished files: {requests:?}", model.name);
+        for f in &model.files {
+            let path = format!("/{}/resolve/{}/{}", model.repo, f.revision, f.file);
+            let tries: Vec<bool> = requests.iter().filter(|r| r.path == path).map(|r| r.ranged).collect();
+            let expected = if WEIGHTS.contains(&f.file.as_str()) { vec![false, true] } else { vec![false] };
+            assert_eq!(tries, expected, "{}: requests for {path}", model.name);
+        }
+        eprintln!("{}: fetched {}", model.name, model.files.iter().map(|f| format!("{}@{}", f.file, &f.revision[..8])).collect::<Vec<_>>().join(", "));
+
+        let dir = cache.join("hf").join(&model.repo).join(&model.revision);
+        for f in &model.files {
+            assert_eq!(std::fs::read(dir.join(&f.file)).unwrap(), layout[&format!("/{}/resolve/{}/{}", model.repo, f.revision, f.file)]);
+        }
+        let bundle = bundles.join(format!("{}-q8", model.name));
+        let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(bundle.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["source"]["repo"], model.repo.as_str());
+        assert_eq!(manifest["source"]["revision"], model.revision.as_str());
+        if page {
+            assert!(site.join("index.html").is_file() && site.join("pkg/clip_bg.wasm").is_file());
+            assert_eq!(std::fs::read(site.join("models/default/manifest.json")).unwrap(), std::fs::read(bundle.join("manifest.json")).unwrap());
+        }
+
+        // A second run finds everything cached and downloads nothing.
+        let before = log.lock().unwrap().len();
+        let (ok, stdout, stderr) = build_sh(port, &catalogue_path, &cache, &["--model", &model.name, "--download-only"]);
+        assert!(ok && stderr.contains("0 of 4 files to download") && stderr.matches(": cached").count() == 4, "{stderr}");
+        assert_eq!(log.lock().unwrap().len(), before);
+        assert_eq!(PathBuf::from(stdout.trim()), dir);
+    }
+}
+
+/// Runs build.sh --download-only for the first catalogue model and returns its last stderr line.
+fn download_fails(port: u16, catalogue: &Catalogue, tmp: &Path, name: &str) -> String {
+    let path = tmp.join(format!("{name}.json"));
+    write_catalogue(&path, catalogue);
+    let cache = tmp.join(format!("cache-{name}"));
+    let (ok, _, stderr) = build_sh(port, &path, &cache, &["--download-only", "--model", &catalogue.models[0].name]);
+    assert!(!ok, "{name}: build.sh should fail: {stderr}");
+    let leftovers: Vec<PathBuf> = walk(&cache).into_iter().filter(|p| p.extension().is_some_and(|e| e == "part")).collect();
+    assert!(leftovers.is_empty(), "{name}: a failed file was kept: {leftovers:?}");
+    stderr.trim().lines().last().unwrap_or("").to_string()
+}
+
+/// The first model's entry for `name`.
+fn pinned<'a>(catalogue: &'a mut Catalogue, name: &str) -> &'a mut CatalogueFile {
+    catalogue.models[0].files.iter_mut().find(|f| f.file == name).expect("file in the catalogue")
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries.flatten().flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] }).collect()
+}
+
+#[test]
+fn checksum_size_404_and_no_server_failures_are_one_line() {
+    let (layout, catalogue) = local_hub();
+    let (port, _) = serve(layout);
+    let tmp = tempfile::tempdir().unwrap();
+    let b32 = || {
+        let mut c = catalogue.clone();
+        c.models.retain(|m| m.name == "clip-vit-base-patch32");
+        c
+    };
+
+    let mut c = b32();
+    pinned(&mut c, "config.json").sha256 = "0".repeat(64);
+    let last = download_fails(port, &c, tmp.path(), "checksum");
+    assert!(last.contains("openai/clip-vit-base-patch32/config.json failed its checksum") && last.contains("deleted"), "{last}");
+
+    let mut c = b32();
+    pinned(&mut c, "tokenizer.json").bytes += 1;
+    let last = download_fails(port, &c, tmp.path(), "size");
+    assert!(last.contains("tokenizer.json is") && last.contains("bytes, but the catalogue pins"), "{last}");
+
+    // The bug this layout reproduces: B/32's model.safetensors at its main commit is a 404.
+    let mut c = b32();
+    let revision = c.models[0].revision.clone();
+    pinned(&mut c, "model.safetensors").revision = revision;
+    let last = download_fails(port, &c, tmp.path(), "unpublished");
+    assert!(last.contains("could not download openai/clip-vit-base-patch32/model.safetensors") && last.contains("404"), "{last}");
+    assert!(last.contains("--from"), "{last}");
+
+    let mut c = b32();
+    c.models[0].files[0].revision = "main".into();
+    let last = download_fails(port, &c, tmp.path(), "unpinned");
+    assert!(last.contains("is not pinned"), "{last}");
+
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (ok, _, stderr) = build_sh(closed, &tmp.path().join("bad.json"), &tmp.path().join("cache2"));
-    assert!(!ok);
-    let last = stderr.trim().lines().last().unwrap();
-    assert!(last.contains("could not download test/tiny-clip/config.json") && last.contains("--from"), "{stderr}");
+    let last = download_fails(closed, &b32(), tmp.path(), "no-server");
+    assert!(last.contains("could not download openai/clip-vit-base-patch32/config.json") && last.contains("--from"), "{last}");
 }

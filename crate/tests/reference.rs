@@ -14,7 +14,12 @@ fn load(dir: &Path, backend: Backend) -> Clip {
 }
 
 fn check_model(dir: &Path, backend: Backend) {
-    let r = reference(dir);
+    check_model_against(dir, dir, backend)
+}
+
+/// `dir`'s model against the transformers outputs stored in `reference_dir`.
+fn check_model_against(dir: &Path, reference_dir: &Path, backend: Backend) {
+    let r = reference(reference_dir);
     let name = format!("{} on {}", dir.display(), backend.description);
     let mut clip = load(dir, backend);
 
@@ -76,6 +81,42 @@ fn matches_transformers_on_wgpu() {
     }
 }
 
+/// The same weights as pytorch_model.bin (the 2021 openai layout, int64 position_ids included)
+/// and as model.safetensors give the same embeddings, and both match transformers.
+fn check_pytorch_twin(backend: Backend) {
+    let (bin_dir, safetensors_dir) = (fixture("tiny-quickgelu-bin"), fixture("tiny-quickgelu"));
+    assert!(!bin_dir.join("model.safetensors").exists(), "the twin must load through pytorch_model.bin");
+    check_model_against(&bin_dir, &safetensors_dir, backend.clone());
+    let r = reference(&safetensors_dir);
+    let mut from_bin = load(&bin_dir, backend.clone());
+    let mut from_safetensors = load(&safetensors_dir, backend.clone());
+    let prompts: Vec<&str> = r.prompts.iter().map(String::as_str).collect();
+    let a = pollster::block_on(from_bin.embed_texts(&prompts)).unwrap();
+    let b = pollster::block_on(from_safetensors.embed_texts(&prompts)).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        assert!(cosine(x, y) >= 0.99999, "text cosine {} on {}", cosine(x, y), backend.description);
+    }
+    let images: Vec<Vec<u8>> = r.images.iter().map(|i| std::fs::read(image(&i.file)).unwrap()).collect();
+    let images: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
+    let a = pollster::block_on(from_bin.embed_images(&images)).unwrap();
+    let b = pollster::block_on(from_safetensors.embed_images(&images)).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        assert!(cosine(x, y) >= 0.99999, "image cosine {} on {}", cosine(x, y), backend.description);
+    }
+    assert_eq!(from_bin.logit_scale(), from_safetensors.logit_scale());
+}
+
+#[test]
+fn pytorch_bin_twin_matches_safetensors_on_cpu() {
+    check_pytorch_twin(Backend::cpu());
+}
+
+#[test]
+fn pytorch_bin_twin_matches_safetensors_on_wgpu() {
+    let Some(backend) = wgpu_backend() else { return };
+    check_pytorch_twin(backend);
+}
+
 #[test]
 fn text_cache_returns_identical_embeddings_and_batches_do_not_interfere() {
     let dir = fixture("tiny-quickgelu");
@@ -89,4 +130,22 @@ fn text_cache_returns_identical_embeddings_and_batches_do_not_interfere() {
     assert_eq!(batch[1], batch[2]);
     let again = pollster::block_on(fresh.embed_texts(&["a photo of a cat."])).unwrap();
     assert_eq!(again[0], batch[1]);
+}
+
+/// A request with more new prompts than the cache holds, after earlier prompts were cached:
+/// the answer must still contain every prompt, old and new (the cache used to be cleared after
+/// encoding, losing the earlier ones: "text embedding cache lost an entry").
+#[test]
+fn a_request_larger_than_the_text_cache_is_answered_in_full() {
+    let mut clip = load(&fixture("tiny-quickgelu"), Backend::cpu());
+    let early = pollster::block_on(clip.embed_texts(&["a photo of a cat."])).unwrap();
+    let many: Vec<String> = (0..4200).map(|i| format!("a photo of thing number {i}.")).collect();
+    let mut request: Vec<&str> = vec!["a photo of a cat."];
+    request.extend(many.iter().map(String::as_str));
+    let answer = pollster::block_on(clip.embed_texts(&request)).unwrap();
+    assert_eq!(answer.len(), request.len());
+    assert_eq!(answer[0], early[0]);
+    // Batched by length, the same prompt gives the same embedding as alone.
+    let alone = pollster::block_on(load(&fixture("tiny-quickgelu"), Backend::cpu()).embed_texts(&[request[4000]])).unwrap();
+    assert!(cosine(&alone[0], &answer[4000]) > 0.99999);
 }

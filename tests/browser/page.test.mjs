@@ -5,8 +5,9 @@
 //
 //   cd www && npm ci && npm run build && cd .. && node --test tests/browser/
 //
-// Environment: CLIP_BIN (the native `clip` binary, default /work/cargo-target/release/clip),
-// CHROMIUM_BIN (default /usr/bin/chromium; never downloaded).
+// Environment: CLIP_SITE (the built page, default www/dist; tests/run.sh builds one of its own),
+// CLIP_BIN (the native `clip` binary, default /work/cargo-target/release/clip), CHROMIUM_BIN
+// (default /usr/bin/chromium; never downloaded).
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -22,7 +23,7 @@ import { promisify } from "node:util";
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const { chromium } = createRequire(join(repo, "www", "package.json"))("playwright-core");
 
-const DIST = join(repo, "www", "dist");
+const DIST = resolve(process.env.CLIP_SITE || join(repo, "www", "dist"));
 const MODEL = join(DIST, "models", "default");
 const IMAGES = join(repo, "tests", "fixtures", "images");
 const RESULTS = join(repo, "test-results");
@@ -72,12 +73,26 @@ after(() => {
 // Helpers
 
 /** The native CLI's zero-shot result for one image on the page's bundle. */
-async function cli(image, labels, templates) {
+async function cli(image, labels, templates, extra = []) {
   const args = ["classify", "--model", MODEL, "--image", image];
   for (const label of labels) args.push(`--label=${label}`);
   for (const template of templates) args.push(`--template=${template}`);
-  const { stdout } = await run(CLIP_BIN, args, { maxBuffer: 16 << 20 });
+  return clipJson([...args, ...extra]);
+}
+
+async function clipJson(args) {
+  const { stdout } = await run(CLIP_BIN, args, { maxBuffer: 64 << 20 });
   return JSON.parse(stdout);
+}
+
+/** Index of the largest value. */
+function argmax(values) {
+  return values.reduce((best, v, i) => (v > values[best] ? i : best), 0);
+}
+
+function assertClose(actual, expected, what) {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  actual.forEach((a, i) => assert.ok(Math.abs(a - expected[i]) <= TOLERANCE, `${what}[${i}]: ${a} in the page, ${expected[i]} from the CLI`));
 }
 
 function card(page, name) {
@@ -306,6 +321,163 @@ for (const mode of ["webgpu", "cpu"]) {
       const page = await openWithRoutes(t, [["**/models/default/manifest.json", (route) => route.fulfill({ status: 404, body: "not found" })]]);
       assert.match(await page.locator('[data-testid="error"]').textContent(), /could not be fetched.*404/);
       await assertStillEditable(page);
+    });
+
+    test("the per-template heat map, and a template switched off, give the CLI's numbers", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      const image = join(IMAGES, "chelsea.png");
+      await page.setInputFiles('[data-testid="file-input"]', image);
+      const labels = ["cat", "dog", "rocket"];
+      const templates = ["a photo of a {}.", "{}", "a drawing of a {}."];
+      await setList(page, "label", labels);
+      await setList(page, "template", templates);
+      await waitForCard(page, "chelsea.png", labels, templates);
+      const chelsea = card(page, "chelsea.png");
+      const heatmap = chelsea.locator('[data-testid="heatmap"]');
+      const shown = JSON.parse(await heatmap.getAttribute("data-per-template"));
+      const expected = (await cli(image, labels, templates, ["--per-template"])).results[0];
+      assert.equal(shown.length, templates.length);
+      shown.forEach((row, i) => assertClose(row, expected.per_template[i], `template ${templates[i]}`));
+      assertMatchesCli(await bars(chelsea), labels, expected, "ensemble beside the heat map");
+      await heatmap.evaluate((d) => (d.open = true));
+      await chelsea.screenshot({ path: join(RESULTS, `lesson-heatmap-${mode}.png`) });
+
+      // Switching "{}" off takes it out of the ensemble; the row stays in the editor.
+      await page.locator('[data-testid="template-toggle"]').nth(1).uncheck();
+      const kept = [templates[0], templates[2]];
+      await waitForCard(page, "chelsea.png", labels, kept);
+      assert.equal(await page.locator('[data-testid="template-input"]').count(), 3);
+      assertMatchesCli(await bars(chelsea), labels, (await cli(image, labels, kept)).results[0], "with a template off");
+      await assertBackend(page);
+    });
+
+    test("ImageNet's precomputed top 5 equals the CLI's", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      const image = join(IMAGES, "coffee.png");
+      await page.setInputFiles('[data-testid="file-input"]', image);
+      await waitForCard(page, "coffee.png", null, null);
+      const top = card(page, "coffee.png").locator('[data-testid="preset-top"] li');
+      await top.first().waitFor({ timeout: WORK_MS });
+      const shown = await top.evaluateAll((els) => els.map((e) => ({ label: e.dataset.label, prob: Number(e.dataset.prob) })));
+      const expected = await clipJson(["classify", "--model", MODEL, "--image", image, "--preset", "imagenet"]);
+      assert.equal(expected.classifier, "precomputed");
+      assert.equal(expected.labels.length, 1000);
+      const probs = expected.results[0].probs;
+      const order = probs.map((p, i) => i).sort((a, b) => probs[b] - probs[a]).slice(0, 5);
+      assert.equal(shown.length, 5);
+      shown.forEach((s, i) => {
+        assert.ok(Math.abs(s.prob - probs[order[i]]) <= TOLERANCE, `top ${i + 1}: ${s.prob} vs ${probs[order[i]]}`);
+        // A near-tie may swap neighbours; the label must then be one of the tied ones.
+        const label = expected.labels[order[i]];
+        const tied = order.filter((j) => Math.abs(probs[j] - s.prob) <= TOLERANCE).map((j) => expected.labels[j]);
+        assert.ok(s.label === label || tied.includes(s.label), `top ${i + 1}: ${s.label} vs ${label}`);
+      });
+      await card(page, "coffee.png").locator('[data-testid="preset-top"]').screenshot({ path: join(RESULTS, `lesson-imagenet-${mode}.png`) });
+      await assertBackend(page);
+    });
+
+    test("the A/B test over the labelled example set gives the CLI's accuracies", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await page.click('[data-testid="ab-load"]');
+      const set = JSON.parse(await (await fetch(new URL("examples/labelled/labelled.json", baseUrl))).text());
+      assert.ok(set.images.length >= 24 && set.labels.length >= 6);
+      await page.waitForFunction(
+        (n) => {
+          const result = document.querySelector('[data-testid="ab-result"]');
+          const picks = result.dataset.picks ? Object.keys(JSON.parse(result.dataset.picks)).length : 0;
+          return picks === n && !result.classList.contains("stale");
+        },
+        set.images.length,
+        { timeout: WORK_MS },
+      );
+      const result = page.locator('[data-testid="ab-result"]');
+      const picks = JSON.parse(await result.getAttribute("data-picks"));
+      const files = set.images.map((i) => join(DIST, "examples", "labelled", i.file));
+      const labelArgs = set.labels.map((l) => `--label=${l}`);
+      const imageArgs = files.flatMap((f) => ["--image", f]);
+      // A: the bare label; B: the paper's 80 ImageNet templates (the preset's templates, our labels).
+      const a = await clipJson(["classify", "--model", MODEL, ...imageArgs, ...labelArgs, "--template={}"]);
+      const b = await clipJson(["classify", "--model", MODEL, ...imageArgs, ...labelArgs, "--preset", "imagenet"]);
+      assert.equal(b.templates.length, 80);
+      const accuracy = (out) => set.images.filter((img, i) => out.labels[argmax(out.results[i].probs)] === img.label).length / set.images.length;
+      set.images.forEach((img, i) => {
+        for (const [which, out, k] of [["A", a, 0], ["B", b, 1]]) {
+          const probs = out.results[i].probs;
+          const want = out.labels[argmax(probs)];
+          const got = picks[img.file][k];
+          // Only a near-tie (within the tolerance) may be decided differently on another backend.
+          const tied = probs.map((p, j) => [p, j]).filter(([p]) => Math.abs(p - Math.max(...probs)) <= TOLERANCE).map(([, j]) => out.labels[j]);
+          assert.ok(got === want || tied.includes(got), `${which} on ${img.file}: page picks ${got}, CLI ${want}`);
+        }
+      });
+      const shownA = Number(await result.getAttribute("data-accuracy-a"));
+      const shownB = Number(await result.getAttribute("data-accuracy-b"));
+      assert.ok(Math.abs(shownA - accuracy(a)) <= 1 / set.images.length + 1e-9, `A: ${shownA} vs ${accuracy(a)}`);
+      assert.ok(Math.abs(shownB - accuracy(b)) <= 1 / set.images.length + 1e-9, `B: ${shownB} vs ${accuracy(b)}`);
+      await page.locator("section.ab").screenshot({ path: join(RESULTS, `lesson-ab-${mode}.png`) });
+      await assertBackend(page);
+    });
+
+    test("the temperature, raw cosines and the label-set lesson give the CLI's numbers", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      const image = join(IMAGES, "chelsea.png");
+      await page.setInputFiles('[data-testid="file-input"]', image);
+      const labels = ["cat", "dog", "rocket"];
+      const templates = ["a photo of a {}."];
+      await setList(page, "label", labels);
+      await setList(page, "template", templates);
+      await waitForCard(page, "chelsea.png", labels, templates);
+      await page.locator('[data-testid="scale"]').evaluate((input) => {
+        input.value = "500";
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      });
+      const tau = await page.locator('[data-testid="scale"]').getAttribute("data-scale");
+      const chelsea = card(page, "chelsea.png");
+      await page.waitForFunction(
+        ({ tau }) => [...document.querySelectorAll('[data-testid="image-card"]:not([data-example])')].some((c) => c.dataset.scale === tau && c.dataset.status === "ready" && !c.dataset.stale),
+        { tau },
+        { timeout: WORK_MS },
+      );
+      const expected = (await cli(image, labels, templates, [`--scale=${tau}`])).results[0];
+      assertMatchesCli(await bars(chelsea), labels, expected, `τ = ${tau}`);
+      const cosines = await chelsea.locator('[data-testid="bar"]').evaluateAll((els) => Object.fromEntries(els.map((e) => [e.dataset.label, Number(e.dataset.cosine)])));
+      labels.forEach((l, i) => assert.ok(Math.abs(cosines[l] - expected.cosine[i]) <= TOLERANCE, `cosine of ${l}`));
+      await page.locator(".panel.softmax").screenshot({ path: join(RESULTS, `lesson-temperature-${mode}.png`) });
+
+      // The label-set lesson on this image: the same labels, then one more.
+      await chelsea.locator("button.link", { hasText: "compare wording" }).click();
+      await page.locator('[data-testid="extra-label"]').fill("tabby cat");
+      await page.waitForFunction(() => document.querySelectorAll('#labelset-after [data-testid="bar"]').length === 4, null, { timeout: WORK_MS });
+      await page.waitForFunction(() => document.querySelector('[data-testid="labelset-verdict"]').textContent.includes("tabby cat"), null, { timeout: WORK_MS });
+      const after = await cli(image, [...labels, "tabby cat"], templates, [`--scale=${tau}`]);
+      assertMatchesCli(await bars(page.locator("#labelset-after")), [...labels, "tabby cat"], after.results[0], "labels + tabby cat");
+      const changed = argmax(after.results[0].probs) !== argmax(expected.probs);
+      assert.equal(await page.locator('[data-testid="labelset-verdict"]').getAttribute("data-changed"), String(changed));
+      await page.locator("section.labelset").screenshot({ path: join(RESULTS, `lesson-labelset-${mode}.png`) });
+      await assertBackend(page);
+    });
+
+    test("a dataset preset loads the paper's labels and templates; a huge one only its templates", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      const presets = (await clipJson(["presets"])).presets;
+      const food = presets.find((p) => p.name === "food101");
+      await page.selectOption('[data-testid="preset-select"]', "food101");
+      const labelsShown = await page.locator('[data-testid="label-input"]').evaluateAll((els) => els.map((e) => e.value));
+      assert.deepEqual(labelsShown, food.labels);
+      const templatesShown = await page.locator('[data-testid="template-input"]').evaluateAll((els) => els.map((e) => e.value));
+      assert.deepEqual(templatesShown, food.templates);
+      assert.match(await page.locator('[data-testid="preset-note"]').textContent(), /openai\/CLIP/);
+
+      await page.selectOption('[data-testid="preset-select"]', "fer2013");
+      const fer = await page.locator('[data-testid="label-input"]').evaluateAll((els) => els.map((e) => e.value));
+      assert.ok(fer.includes("happy | smiling"), fer.join(", "));
+
+      await page.selectOption('[data-testid="preset-select"]', "imagenet");
+      assert.equal(await page.locator('[data-testid="template-input"]').count(), 80);
+      assert.deepEqual(await page.locator('[data-testid="label-input"]').evaluateAll((els) => els.map((e) => e.value)), fer, "labels kept");
+      assert.match(await page.locator('[data-testid="preset-note"]').textContent(), /too many to encode live/);
+      await assertBackend(page);
     });
 
     test("screenshot", { timeout: TEST_MS }, async (t) => {

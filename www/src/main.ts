@@ -3,7 +3,7 @@
 // draws what comes back.
 
 import { CrashError, SupersededError, WorkerClient } from "./client";
-import { hasPlaceholder, type ClassifyResult, type InitResult, type ModelInfo, type ProgressEvent, type WorkerEvent } from "./protocol";
+import { hasPlaceholder, type ClassifyResult, type InitResult, type ModelInfo, type Preset, type ProgressEvent, type WorkerEvent } from "./protocol";
 import { BarList } from "./ui/bars";
 import { Card } from "./ui/card";
 import { byId, h, megabytes, milliseconds, percent, sentence } from "./ui/dom";
@@ -107,12 +107,13 @@ function onCrash(message: string): void {
 
 const labelEditor = new ListEditor({
   kind: "label",
-  placeholder: "a label, e.g. tabby cat",
+  placeholder: "a label, e.g. tabby cat (several names: happy | smiling)",
   addText: "+ Add label",
   onChange: () => textChanged(),
 });
 const templateEditor = new ListEditor({
   kind: "template",
+  toggles: true,
   placeholder: "a template with {}, e.g. a sketch of a {}.",
   addText: "+ Add template",
   onChange: () => textChanged(),
@@ -136,6 +137,8 @@ function textChanged(): void {
   debounce = setTimeout(() => {
     void classifyGallery();
     void classifyCompare();
+    void classifyLabelSet();
+    void runAB();
   }, DEBOUNCE_MS);
 }
 
@@ -166,13 +169,15 @@ const items: Item[] = [];
 let nextImage = 1;
 let galleryGeneration = 0;
 
-function addImage(name: string, blob: Blob, example = false): void {
+function addImage(name: string, blob: Blob, example = false, truth: string | null = null): void {
   const id = `img-${nextImage++}`;
   const url = URL.createObjectURL(blob);
   const card = new Card(name, url, example, {
     onRemove: () => removeImage(item),
     onCompare: () => setCompareSubject(item),
+    onTruth: () => void runAB(),
   });
+  card.setTruthOptions(labelEditor.values(), truth);
   const item: Item = { id, name, blob, url, example, embedded: false, failed: false, card };
   card.setStatus("working", modelReady ? "Embedding the image…" : "Waiting for the model…");
   items.push(item);
@@ -198,7 +203,11 @@ async function embed(item: Item): Promise<void> {
     item.card.setEmbedded(result.ms, result.backend);
     item.card.setStatus("working", "Classifying…");
     void classifyGallery();
-    if (compareSubject === item) void classifyCompare();
+    if (compareSubject === item) {
+      void classifyCompare();
+      void classifyLabelSet();
+    }
+    if (item.card.trueLabel !== null) void runAB();
   } catch (error) {
     if (error instanceof CrashError) return; // the restarted worker embeds it again
     failImage(item, `This image could not be classified: ${messageOf(error)}`);
@@ -239,6 +248,8 @@ async function classifyGallery(): Promise<void> {
       imageIds: ready.map((i) => i.id),
       labels: labelEditor.values(),
       templates: templateEditor.values(),
+      perTemplate: true,
+      ...(scale === null ? {} : { scale }),
     });
   } catch (error) {
     if (error instanceof SupersededError || error instanceof CrashError || generation !== galleryGeneration) return;
@@ -251,13 +262,15 @@ async function classifyGallery(): Promise<void> {
   for (const item of ready) {
     const scores = result.scores[item.id];
     if (!scores || !items.includes(item)) continue;
-    item.card.setScores(result.labels, result.templates, scores.probs, scores.cosine, result, model?.logitScale);
+    item.card.setScores(result.labels, result.templates, scores.probs, scores.cosine, result, scale ?? model?.logitScale, scores.per_template);
     item.card.setStale(false);
     item.card.setStatus("ready");
   }
+  for (const item of items) item.card.setTruthOptions(result.labels);
   batchInfo.textContent =
     `Last text batch: ${milliseconds(result.ms)}; ${result.encoded} prompt${result.encoded === 1 ? "" : "s"} newly encoded, ` +
     `${result.prompts - result.encoded} reused from the cache, then ${ready.length} image${ready.length === 1 ? "" : "s"} scored.`;
+  void showPresetTop(ready);
 }
 
 /** A classification error concerns the labels or templates: show Rust's words inline and in the banner. */
@@ -282,6 +295,9 @@ function setCompareSubject(item: Item | null): void {
   compareSubject = item;
   for (const i of items) i.card.setComparing(i === item);
   if (!item) {
+    labelSetBars.before.clear();
+    labelSetBars.after.clear();
+    labelSetVerdict.textContent = "";
     compareSubjectLine.textContent = "Add an image to compare the two wordings on it.";
     compareThumb.hidden = true;
     compareBars.bare.clear();
@@ -294,6 +310,7 @@ function setCompareSubject(item: Item | null): void {
   compareThumb.hidden = false;
   compareSubjectLine.textContent = `Image: ${item.name}`;
   void classifyCompare();
+  void classifyLabelSet();
 }
 
 async function classifyCompare(): Promise<void> {
@@ -397,12 +414,299 @@ async function loadModel(gpu: boolean): Promise<void> {
     `Model ready in ${milliseconds(info.ms)}: ${info.sourceRepo ?? "CLIP"} (${info.precision}, ${megabytes(info.totalBytes)}${cached}), ` +
     `${info.model.imageSize}px images, ${info.model.embeddingDim}-d embeddings.`;
   byId("tau").textContent = info.model.logitScale.toFixed(info.model.logitScale >= 10 ? 0 : 2);
+  showPresets(info.presets, info.classifiers);
+  showScale();
   byId("dim").textContent = String(info.model.embeddingDim);
   document.body.dataset.ready = "true";
   void classifyGallery(); // checks the labels and templates and encodes their prompts before any image is in
   for (const item of items) if (!item.embedded && !item.failed) item.card.setStatus("working", "Embedding the image…");
   setTimeout(() => (downloadBox.hidden = true), 2000); // the status line sums it up from here
 }
+
+// ---------------------------------------------------------------------------------------------
+// The CLIP paper's presets (from Rust), and precomputed classifiers for the big ones
+
+/** Beyond this many prompts a preset's labels are not loaded into the editors: encoding them live would take minutes. */
+const LIVE_PROMPTS = 2000;
+let presets: Preset[] = [];
+let classifiers: string[] = [];
+const presetSelect = byId<HTMLSelectElement>("preset-select");
+const presetNote = byId("preset-note");
+const presetTopLine = byId("preset-top-line");
+const presetTopToggle = byId<HTMLInputElement>("preset-top-toggle");
+const presetTopSelect = byId<HTMLSelectElement>("preset-top-select");
+
+/** A preset's label as the label editor takes it: several names joined by " | ". */
+function labelText(label: string | string[]): string {
+  return Array.isArray(label) ? label.join(" | ") : label;
+}
+
+function showPresets(list: Preset[], precomputed: string[]): void {
+  presets = list;
+  classifiers = precomputed;
+  presetSelect.replaceChildren(
+    h("option", { value: "" }, "choose a dataset…"),
+    ...list.map((p) => h("option", { value: p.name }, `${p.title}: ${p.labels.length} classes × ${p.templates.length} template${p.templates.length === 1 ? "" : "s"}`)),
+  );
+  presetTopSelect.replaceChildren(
+    ...precomputed.map((name) => {
+      const preset = list.find((p) => p.name === name);
+      return h("option", { value: name }, preset ? `${preset.templates.length} templates` : name);
+    }),
+  );
+  presetTopLine.hidden = precomputed.length === 0;
+}
+
+presetSelect.addEventListener("change", () => {
+  const preset = presets.find((p) => p.name === presetSelect.value);
+  if (!preset) return;
+  const prompts = preset.labels.reduce((n, l) => n + (Array.isArray(l) ? l.length : 1), 0) * preset.templates.length;
+  templateEditor.set(preset.templates);
+  const source = `Source: ${preset.source}.`;
+  if (prompts <= LIVE_PROMPTS) {
+    labelEditor.set(preset.labels.map(labelText));
+    presetNote.textContent = `${preset.title}: its ${preset.labels.length} classes and ${preset.templates.length} templates are loaded. ${source}`;
+  } else {
+    const precomputed = classifiers.includes(preset.name)
+      ? " Its classifier comes precomputed with the model: every image shows its top 5 below."
+      : "";
+    presetNote.textContent =
+      `${preset.title} has ${preset.labels.length} classes × ${preset.templates.length} templates = ${prompts} prompts, too many to encode live here, ` +
+      `so only its templates are loaded, with your labels.${precomputed} ${source}`;
+    if (classifiers.includes(preset.name)) {
+      presetTopSelect.value = preset.name;
+      presetTopToggle.checked = true;
+      void showPresetTop(items.filter((i) => i.embedded));
+    }
+  }
+});
+
+presetTopToggle.addEventListener("change", () => void showPresetTop(items.filter((i) => i.embedded)));
+presetTopSelect.addEventListener("change", () => void showPresetTop(items.filter((i) => i.embedded)));
+
+async function showPresetTop(ready: Item[]): Promise<void> {
+  const preset = presetTopSelect.value;
+  if (!modelReady || !presetTopToggle.checked || !preset || !classifiers.includes(preset)) {
+    for (const item of items) item.card.setTop("", null);
+    return;
+  }
+  if (ready.length === 0) return;
+  try {
+    const result = await client.call("presetTop", { preset, imageIds: ready.map((i) => i.id), k: 5 });
+    const title = `ImageNet top 5 (${result.classes} classes × ${result.templates} templates, precomputed)`;
+    for (const item of ready) if (items.includes(item)) item.card.setTop(title, result.results[item.id] ?? null);
+  } catch (error) {
+    if (!(error instanceof CrashError)) setError("preset-top", messageOf(error));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Softmax temperature: the scale τ in softmax(τ · cosine), on a log slider from 1 to 1000
+
+const scaleInput = byId<HTMLInputElement>("scale");
+const scaleValue = byId<HTMLOutputElement>("scale-value");
+/** null: the model's own τ. */
+let scale: number | null = null;
+
+function sliderToScale(position: number): number {
+  return Math.round(10 ** ((3 * position) / 1000) * 100) / 100;
+}
+
+function showScale(): void {
+  const tau = scale ?? model?.logitScale ?? 100;
+  scaleInput.value = String(Math.round((Math.log10(Math.max(1, tau)) / 3) * 1000));
+  scaleValue.textContent = `${tau.toFixed(tau >= 10 ? 0 : 2)}${scale === null ? " (the model's)" : ""}`;
+  scaleInput.dataset.scale = String(tau);
+}
+
+scaleInput.addEventListener("input", () => {
+  scale = sliderToScale(Number(scaleInput.value));
+  showScale();
+  textChanged();
+});
+byId("scale-reset").addEventListener("click", () => {
+  scale = null;
+  showScale();
+  textChanged();
+});
+
+// ---------------------------------------------------------------------------------------------
+// The label set is part of the classifier: the compare image with the labels, and with one more
+
+const labelSetBars = { before: new BarList("bars compact"), after: new BarList("bars compact") };
+byId("labelset-before").append(labelSetBars.before.element);
+byId("labelset-after").append(labelSetBars.after.element);
+const extraLabel = byId<HTMLInputElement>("extra-label");
+const labelSetVerdict = byId("labelset-verdict");
+let labelSetGeneration = 0;
+extraLabel.addEventListener("input", () => {
+  clearTimeout(labelSetDebounce);
+  labelSetDebounce = setTimeout(() => void classifyLabelSet(), DEBOUNCE_MS);
+});
+let labelSetDebounce: ReturnType<typeof setTimeout> | undefined;
+
+async function classifyLabelSet(): Promise<void> {
+  const item = compareSubject;
+  const extra = extraLabel.value.trim();
+  const labels = labelEditor.values();
+  if (!modelReady || !item || !item.embedded || labels.length === 0) return;
+  const generation = ++labelSetGeneration;
+  const templates = templateEditor.values();
+  const ask = (channel: string, labelSet: string[]) =>
+    client.call("classify", { channel, generation, imageIds: [item.id], labels: labelSet, templates, ...(scale === null ? {} : { scale }) });
+  let before: ClassifyResult;
+  let after: ClassifyResult;
+  try {
+    [before, after] = await Promise.all([ask("labelset-before", labels), ask("labelset-after", extra ? [...labels, extra] : labels)]);
+  } catch {
+    labelSetVerdict.textContent = "";
+    return; // superseded, or the label error the gallery already shows
+  }
+  if (generation !== labelSetGeneration || compareSubject !== item) return;
+  const b = before.scores[item.id];
+  const a = after.scores[item.id];
+  if (!b || !a) return;
+  labelSetBars.before.update(before.labels, b.probs, b.cosine, scale ?? model?.logitScale);
+  labelSetBars.after.update(after.labels, a.probs, a.cosine, scale ?? model?.logitScale);
+  const top = (p: number[]) => p.reduce((best, v, i) => (v > (p[best] ?? -1) ? i : best), 0);
+  const tb = top(b.probs);
+  const ta = top(a.probs);
+  const was = before.labels[tb] ?? "";
+  const now = after.labels[ta] ?? "";
+  labelSetVerdict.dataset.changed = String(ta !== tb);
+  labelSetVerdict.textContent = !extra
+    ? "Type a label to add."
+    : ta !== tb
+      ? `Adding “${extra}” changed the answer from “${was}” (${percent(b.probs[tb] ?? 0)}) to “${now}” (${percent(a.probs[ta] ?? 0)}). The image and its vector did not change, only the labels offered.`
+      : `With “${extra}” added, the answer stays “${was}”, but its probability goes from ${percent(b.probs[tb] ?? 0)} to ${percent(a.probs[ta] ?? 0)}: the softmax shares probability among whatever labels are offered, so a probability says nothing about labels that were not.`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A/B: top-1 accuracy of two template sets over the images that have a true label
+
+interface TemplateSet {
+  name: string;
+  templates: () => string[];
+}
+
+function presetTemplates(name: string): string[] {
+  return presets.find((p) => p.name === name)?.templates ?? [];
+}
+
+const TEMPLATE_SETS: Record<string, TemplateSet> = {
+  bare: { name: "bare label {}", templates: () => [BARE] },
+  photo: { name: "a photo of a {}.", templates: () => [PHOTO] },
+  drawing: { name: "a drawing of a {}.", templates: () => ["a drawing of a {}."] },
+  yours: { name: "your templates", templates: () => templateEditor.values() },
+  imagenet: { name: "the paper's 80 ImageNet templates", templates: () => presetTemplates("imagenet") },
+  "imagenet-7": { name: "the 7 forward-selected templates", templates: () => presetTemplates("imagenet-7") },
+};
+const abA = byId<HTMLSelectElement>("ab-a");
+const abB = byId<HTMLSelectElement>("ab-b");
+const abResult = byId("ab-result");
+for (const select of [abA, abB]) {
+  select.replaceChildren(...Object.entries(TEMPLATE_SETS).map(([key, set]) => h("option", { value: key }, set.name)));
+  select.addEventListener("change", () => void runAB());
+}
+abA.value = "bare";
+abB.value = "imagenet";
+let abGeneration = 0;
+
+async function runAB(): Promise<void> {
+  const labels = labelEditor.values();
+  const labelled = items.filter((i) => i.embedded && !i.failed && i.card.trueLabel !== null && labels.includes(i.card.trueLabel));
+  const unlisted = items.filter((i) => i.card.trueLabel !== null && !labels.includes(i.card.trueLabel)).length;
+  if (!modelReady) return;
+  if (labelled.length === 0) {
+    abResult.replaceChildren(
+      h("p", { class: "muted" }, unlisted ? `${unlisted} image${unlisted === 1 ? " has a true label that is" : "s have true labels that are"} not among the labels.` : "No image has a true label yet."),
+    );
+    delete abResult.dataset.accuracyA;
+    delete abResult.dataset.accuracyB;
+    return;
+  }
+  const sets = { a: TEMPLATE_SETS[abA.value]!, b: TEMPLATE_SETS[abB.value]! };
+  const generation = ++abGeneration;
+  const ask = (channel: string, set: TemplateSet) =>
+    client.call("classify", {
+      channel,
+      generation,
+      imageIds: labelled.map((i) => i.id),
+      labels,
+      templates: set.templates(),
+      ...(scale === null ? {} : { scale }),
+    });
+  let resultA: ClassifyResult;
+  let resultB: ClassifyResult;
+  abResult.classList.add("stale");
+  try {
+    [resultA, resultB] = await Promise.all([ask("ab-a", sets.a), ask("ab-b", sets.b)]);
+  } catch (error) {
+    if (generation === abGeneration && !(error instanceof SupersededError) && !(error instanceof CrashError)) {
+      abResult.replaceChildren(h("p", { class: "error" }, sentence(messageOf(error))));
+      abResult.classList.remove("stale");
+    }
+    return;
+  }
+  if (generation !== abGeneration) return;
+  abResult.classList.remove("stale");
+  // Which label each set picks for each image (the most probable one, as Rust scored them).
+  const pick = (result: ClassifyResult, item: Item) => {
+    const p = result.scores[item.id]?.probs ?? [];
+    return result.labels[p.reduce((best, v, i) => (v > (p[best] ?? -1) ? i : best), 0)] ?? "";
+  };
+  const rows = labelled.map((item) => ({ item, a: pick(resultA, item), b: pick(resultB, item), truth: item.card.trueLabel! }));
+  const right = (key: "a" | "b") => rows.filter((r) => r[key] === r.truth).length;
+  const [ra, rb] = [right("a"), right("b")];
+  const fixed = rows.filter((r) => r.a !== r.truth && r.b === r.truth);
+  const broken = rows.filter((r) => r.a === r.truth && r.b !== r.truth);
+  const n = rows.length;
+  abResult.dataset.accuracyA = String(ra / n);
+  abResult.dataset.accuracyB = String(rb / n);
+  abResult.dataset.picks = JSON.stringify(Object.fromEntries(rows.map((r) => [r.item.name, [r.a, r.b]])));
+  const line = (key: string, set: TemplateSet, k: number) => {
+    const bar = h("span", { class: "ab-bar" });
+    bar.style.setProperty("--p", String(k / n));
+    return h("div", { class: "ab-line", "data-testid": `ab-${key.toLowerCase()}-line` }, h("strong", {}, `${key} · ${set.name}`), ` ${k} of ${n} right (${percent(k / n)})`, bar);
+  };
+  const names = (list: typeof rows) => list.map((r) => `${r.item.name} (${r.truth})`).join(", ");
+  abResult.replaceChildren(
+    line("A", sets.a, ra),
+    line("B", sets.b, rb),
+    h(
+      "p",
+      { class: "ab-flips" },
+      fixed.length || broken.length
+        ? `B fixes ${fixed.length} image${fixed.length === 1 ? "" : "s"}${fixed.length ? `: ${names(fixed)}` : ""}; B breaks ${broken.length}${broken.length ? `: ${names(broken)}` : ""}.`
+        : "No image changes its answer between A and B.",
+    ),
+  );
+}
+
+/** The labelled example set (CC0 clip art, tests/make_labelled_set.py): its labels, and each image with its truth. */
+byId("ab-load").addEventListener("click", async () => {
+  let set: { labels: string[]; images: { file: string; label: string }[] };
+  try {
+    const response = await fetch(new URL("examples/labelled/labelled.json", location.href));
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    set = (await response.json()) as typeof set;
+  } catch (error) {
+    setError("examples", `The labelled example set could not be loaded (${messageOf(error)})`);
+    return;
+  }
+  labelEditor.set(set.labels);
+  await Promise.all(
+    set.images.map(async ({ file, label }) => {
+      try {
+        const response = await fetch(new URL(`examples/labelled/${file}`, location.href));
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        addImage(file, await response.blob(), true, label);
+      } catch (error) {
+        setError("examples", `The labelled example ${file} could not be loaded (${messageOf(error)})`);
+      }
+    }),
+  );
+});
 
 // ---------------------------------------------------------------------------------------------
 // Adding images: file picker, drag and drop, paste, webcam

@@ -28,6 +28,17 @@ export interface ModelInfo {
 export interface Scores {
   probs: number[];
   cosine: number[];
+  /** With `perTemplate`: each template's own probabilities, `[template][label]`. */
+  per_template?: number[][];
+}
+
+/** One of the CLIP paper's prompt presets, as Rust ships them (a label may be several names). */
+export interface Preset {
+  name: string;
+  title: string;
+  source: string;
+  labels: (string | string[])[];
+  templates: string[];
 }
 
 export interface InitParams {
@@ -46,6 +57,10 @@ export interface InitResult {
   precision: string;
   /** The checkpoint the bundle was converted from, when the manifest records it. */
   sourceRepo: string | null;
+  /** Presets whose zero-shot classifier the bundle ships precomputed (e.g. "imagenet"). */
+  classifiers: string[];
+  /** Every preset of the paper, from Rust. */
+  presets: Preset[];
   /** Total bytes of the bundle's files, and how many of them came from the Cache API. */
   totalBytes: number;
   cachedBytes: number;
@@ -77,8 +92,13 @@ export interface ClassifyParams {
   generation: number;
   /** Images whose cached embeddings are scored; ids without an embedding are listed in `missing`. */
   imageIds: string[];
+  /** As typed: "happy | smiling" is one class with two names. */
   labels: string[];
   templates: string[];
+  /** Also each template's own probabilities (no extra text-tower work). */
+  perTemplate?: boolean;
+  /** The softmax scale τ; absent: the model's own. */
+  scale?: number;
 }
 
 export interface ClassifyResult {
@@ -100,12 +120,34 @@ export interface ForgetParams {
   imageId: string;
 }
 
+/** Top classes of a preset with its precomputed classifier (ImageNet: 1000 classes × 80 templates). */
+export interface PresetTopParams {
+  preset: string;
+  imageIds: string[];
+  k: number;
+}
+
+export interface TopClass {
+  label: string;
+  index: number;
+  prob: number;
+}
+
+export interface PresetTopResult {
+  preset: string;
+  templates: number;
+  classes: number;
+  /** By image id, best first. */
+  results: Record<string, TopClass[]>;
+}
+
 /** Every request the worker answers: its parameters and its result. */
 export interface Api {
   init: { params: InitParams; result: InitResult };
   embed: { params: EmbedParams; result: EmbedResult };
   classify: { params: ClassifyParams; result: ClassifyResult };
   forget: { params: ForgetParams; result: { forgotten: boolean } };
+  presetTop: { params: PresetTopParams; result: PresetTopResult };
 }
 
 export type Method = keyof Api;

@@ -16,8 +16,12 @@ import type {
   Method,
   ModelInfo,
   ProgressEvent,
+  Preset,
+  PresetTopParams,
+  PresetTopResult,
   Request,
   Scores,
+  TopClass,
 } from "./protocol";
 
 interface WorkerScope {
@@ -115,6 +119,8 @@ function handle(request: Request): Promise<Api[Method]["result"]> {
       return classify(request.params);
     case "forget":
       return Promise.resolve({ forgotten: embeddings.delete(request.params.imageId) });
+    case "presetTop":
+      return Promise.resolve(presetTop(request.params));
   }
 }
 
@@ -126,6 +132,7 @@ interface ManifestHead {
   precision?: string;
   source?: { repo?: string | null };
   files: Record<string, { bytes: number; sha256: string }>;
+  classifiers?: { preset: string; file: string }[];
 }
 
 let wasmReady: Promise<unknown> | null = null;
@@ -184,8 +191,23 @@ async function initialize(params: InitParams): Promise<InitResult> {
   } catch (error) {
     throw new Error(`The model could not be loaded: ${messageOf(error)}`);
   }
+  // Precomputed preset classifiers (≈1 MB each): fetched, verified and cached like the towers.
+  const classifiers: string[] = [];
+  const classifierFiles = (manifest.classifiers ?? []).filter((c) => typeof c.file === "string" && manifest.files[c.file]);
+  const classifierBytes = await Promise.all(
+    classifierFiles.map((c) => fetchVerified(manifestText, manifest, c.file, new URL(c.file, params.modelUrl), cache)),
+  );
+  classifierFiles.forEach((c, i) => {
+    try {
+      classifiers.push(engine!.addClassifier(manifestText, c.file, classifierBytes[i]!.bytes));
+    } catch (error) {
+      throw new Error(`The model's ${c.preset} classifier could not be loaded: ${messageOf(error)}`);
+    }
+  });
+  fetched.push(...classifierBytes);
   loaded = true;
   const model = JSON.parse(engine.modelInfo()) as ModelInfo;
+  const presets = (JSON.parse(Engine.presets()) as { presets: Preset[] }).presets;
   void dropOtherCaches(manifest.bundle_id);
   stage("ready");
   return {
@@ -194,6 +216,8 @@ async function initialize(params: InitParams): Promise<InitResult> {
     bundleId: manifest.bundle_id,
     precision: manifest.precision ?? "unknown",
     sourceRepo: manifest.source?.repo ?? null,
+    classifiers,
+    presets,
     totalBytes: fetched.reduce((sum, f) => sum + f.bytes.byteLength, 0),
     cachedBytes: fetched.reduce((sum, f) => sum + (f.fromCache ? f.bytes.byteLength : 0), 0),
     ms: performance.now() - started,
@@ -350,19 +374,41 @@ async function embed(params: EmbedParams): Promise<EmbedResult> {
   return { imageId: params.imageId, ms: performance.now() - started, dim: embedding.length, backend: engine.backend };
 }
 
-async function classify(params: ClassifyParams): Promise<ClassifyResult> {
-  if (params.generation < (newestGeneration.get(params.channel) ?? -Infinity)) throw new Superseded("superseded");
-  const engine = ready();
+/** Flat embeddings of the ids that have one, and the ids that do not. */
+function gather(imageIds: string[]): { ids: string[]; missing: string[]; flat: Float32Array } {
   const ids: string[] = [];
   const missing: string[] = [];
-  for (const id of params.imageIds) (embeddings.has(id) ? ids : missing).push(id);
+  for (const id of imageIds) (embeddings.has(id) ? ids : missing).push(id);
   const dim = ids.length ? embeddings.get(ids[0]!)!.length : 0;
   const flat = new Float32Array(ids.length * dim);
   ids.forEach((id, i) => flat.set(embeddings.get(id)!, i * dim));
+  return { ids, missing, flat };
+}
+
+function presetTop(params: PresetTopParams): PresetTopResult {
+  const engine = ready();
+  const { ids, flat } = gather(params.imageIds);
+  const out = JSON.parse(engine.classifyPreset(params.preset, flat, ids.length, params.k)) as {
+    preset: string;
+    templates: number;
+    classes: number;
+    results: TopClass[][];
+  };
+  const results: Record<string, TopClass[]> = {};
+  ids.forEach((id, i) => {
+    results[id] = out.results[i] ?? [];
+  });
+  return { preset: out.preset, templates: out.templates, classes: out.classes, results };
+}
+
+async function classify(params: ClassifyParams): Promise<ClassifyResult> {
+  if (params.generation < (newestGeneration.get(params.channel) ?? -Infinity)) throw new Superseded("superseded");
+  const engine = ready();
+  const { ids, missing, flat } = gather(params.imageIds);
   const started = performance.now();
-  const json = await engine.classify(flat, ids.length, params.labels, params.templates);
+  const json = await engine.classify(flat, ids.length, params.labels, params.templates, params.perTemplate ?? false, params.scale);
   const ms = performance.now() - started;
-  const out = JSON.parse(json) as { labels: string[]; templates: string[]; scores: Scores[]; encoded: number };
+  const out = JSON.parse(json) as { labels: string[]; templates: string[]; scores: Scores[]; prompts: number; encoded: number };
   const scores: Record<string, Scores> = {};
   ids.forEach((id, i) => {
     scores[id] = out.scores[i]!;
@@ -374,7 +420,7 @@ async function classify(params: ClassifyParams): Promise<ClassifyResult> {
     templates: out.templates,
     scores,
     missing,
-    prompts: out.labels.length * out.templates.length,
+    prompts: out.prompts,
     encoded: out.encoded,
     ms,
   };

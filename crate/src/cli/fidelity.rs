@@ -44,17 +44,21 @@ pub fn run(model: &Path, bundles: &[PathBuf], images: &[PathBuf], backend: Backe
         images.iter().map(|p| std::fs::read(p).map_err(|e| ClipError::io(p, e))).collect::<Result<_>>()?;
     let mut reference = Clip::from_hf(HfFiles::read_dir(model)?, backend.clone())?;
     let base = outputs(&mut reference, &image_bytes)?;
-    let f32_bytes = std::fs::metadata(model.join("model.safetensors")).map(|m| m.len()).unwrap_or(0);
+    let weights = [clip::loader::SAFETENSORS_FILE, clip::loader::PYTORCH_FILE]
+        .into_iter()
+        .find(|f| model.join(f).is_file())
+        .unwrap_or(clip::loader::SAFETENSORS_FILE);
+    let f32_bytes = std::fs::metadata(model.join(weights)).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "| bundle | precision | total MB | vision MB | text MB | image cos min / mean | text cos min / mean | top-1 agree |"
     );
     eprintln!("|---|---|---|---|---|---|---|---|");
-    eprintln!("| {} (safetensors) | f32 | {:.1} | | | 1 / 1 | 1 / 1 | {n}/{n} |", model.display(), f32_bytes as f64 / 1e6, n = base.top1.len());
+    eprintln!("| {} ({weights}) | f32 | {:.1} | | | 1 / 1 | 1 / 1 | {n}/{n} |", model.display(), f32_bytes as f64 / 1e6, n = base.top1.len());
     let mut rows = Vec::new();
     for dir in bundles {
         let bundle = Bundle::read_dir(dir, Towers::BOTH)?;
         let manifest = bundle.manifest.clone();
-        let mut clip = bundle.load(backend.clone())?;
+        let mut clip = Clip::from_bundle(bundle, backend.clone())?;
         let out = outputs(&mut clip, &image_bytes)?;
         let (img_min, img_mean) = min_mean(&out.images, &base.images);
         let (txt_min, txt_mean) = min_mean(&out.texts, &base.texts);

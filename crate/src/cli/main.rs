@@ -9,8 +9,8 @@ mod fidelity;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use clip::zero_shot::DEFAULT_TEMPLATE;
-use clip::bundle::{Precision, Source};
+use clip::zero_shot::{Classifier, DEFAULT_TEMPLATE, Label};
+use clip::bundle::{Bundle, Precision, Source};
 use clip::{Backend, Clip, ClipError, HfFiles, Result};
 
 #[derive(Parser)]
@@ -31,7 +31,7 @@ enum DeviceArg {
 #[derive(clap::Args)]
 struct ModelArgs {
     /// Model directory: a bundle from `clip convert`, or Hugging Face layout (config.json,
-    /// model.safetensors, tokenizer.json, optional preprocessor_config.json)
+    /// model.safetensors or pytorch_model.bin, tokenizer.json, optional preprocessor_config.json)
     #[arg(long)]
     model: PathBuf,
     /// Where to run the towers
@@ -63,12 +63,24 @@ enum Command {
         model: ModelArgs,
         #[arg(long = "image", required = true)]
         images: Vec<PathBuf>,
-        #[arg(long = "label", required = true)]
+        /// A class name; "happy | smiling" is one class with two names (required unless --preset gives them)
+        #[arg(long = "label", required_unless_present = "preset")]
         labels: Vec<String>,
         /// Prompt template with a {} placeholder; several form an ensemble [default: "a photo of a {}."]
         #[arg(long = "template")]
         templates: Vec<String>,
+        /// Labels and templates of one of `clip presets` (--label / --template replace its own)
+        #[arg(long)]
+        preset: Option<String>,
+        /// Also give each template's own probabilities: "per_template", [template][label]
+        #[arg(long)]
+        per_template: bool,
+        /// The softmax's scale τ (probabilities are softmax(τ · cosine)) [default: the model's own]
+        #[arg(long)]
+        scale: Option<f32>,
     },
+    /// The CLIP paper's prompt presets, in full: {"presets": [{"name", "title", "source", "labels", "templates"}]}
+    Presets,
     /// Convert a Hugging Face checkpoint to a web bundle (manifest.json, vision.bpk, text.bpk, tokenizer.json)
     Convert {
         /// Hugging Face model directory
@@ -85,6 +97,10 @@ enum Command {
         /// Source revision to record in the manifest
         #[arg(long)]
         source_revision: Option<String>,
+        /// Ship a precomputed zero-shot classifier for this preset (e.g. imagenet: 1000 classes ×
+        /// 80 templates, encoded once here with the bundle's own text tower)
+        #[arg(long = "classifier")]
+        classifiers: Vec<String>,
     },
     /// Benchmarks
     Bench {
@@ -195,29 +211,63 @@ fn run(cli: Cli) -> Result<serde_json::Value> {
             let texts = pollster::block_on(clip.embed_texts(&texts))?;
             Ok(json!({ "images": images, "texts": texts }))
         }
-        Command::Classify { model, images, labels, templates } => {
-            let templates = if templates.is_empty() { vec![DEFAULT_TEMPLATE.to_string()] } else { templates };
-            let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        Command::Classify { model, images, labels, templates, preset, per_template, scale } => {
+            let preset = preset.as_deref().map(clip::presets::find).transpose()?;
+            let labels: Vec<Label> = match preset {
+                Some(p) if labels.is_empty() => p.labels.clone(),
+                _ => labels.iter().map(|l| Label::parse(l)).collect(),
+            };
+            let templates = match preset {
+                _ if !templates.is_empty() => templates,
+                Some(p) => p.templates.clone(),
+                None => vec![DEFAULT_TEMPLATE.to_string()],
+            };
             let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
-            clip::zero_shot::prompts(&labels, &templates)?;
+            clip::zero_shot::class_prompts(&labels, &templates)?;
             let mut clip = load_model(&model)?;
             let pixels = preprocess_images(&clip, &images)?;
             let embeddings = pollster::block_on(clip.embed_pixels(&pixels))?;
-            let result = pollster::block_on(clip.classify_embeddings(&embeddings, &labels, &templates))?;
+            // A bundle's precomputed classifier answers for its preset as given, unless every
+            // template's own probabilities are wanted (those need the prompts).
+            let precomputed = match preset {
+                Some(p) if p.labels == labels && p.templates == templates && !per_template && scale.is_none() => {
+                    clip.classifier(&p.name).cloned()
+                }
+                _ => None,
+            };
+            let result = match &precomputed {
+                Some(classifier) => clip::Classification {
+                    labels: labels.clone(),
+                    templates: templates.iter().map(|t| t.to_string()).collect(),
+                    scores: clip.score_with(&embeddings, &classifier),
+                },
+                None => {
+                    let options = clip::ZeroShotOptions { per_template, scale };
+                    pollster::block_on(clip.zero_shot(&embeddings, &labels, &templates, options))?
+                }
+            };
             let results: Vec<_> = images
                 .iter()
-                .zip(&result.scores)
-                .map(|(file, s)| json!({ "image": file.display().to_string(), "probs": s.probs, "cosine": s.cosine }))
+                .zip(result.scores)
+                .map(|(file, s)| {
+                    let mut entry = json!({ "image": file.display().to_string(), "probs": s.probs, "cosine": s.cosine });
+                    if let Some(per_template) = s.per_template {
+                        entry["per_template"] = json!(per_template);
+                    }
+                    entry
+                })
                 .collect();
             Ok(json!({
                 "labels": result.labels,
                 "templates": result.templates,
                 "backend": clip.backend().description,
+                "classifier": if precomputed.is_some() { "precomputed" } else { "prompts" },
                 "results": results,
             }))
         }
-        Command::Convert { from, out, precision, source_repo, source_revision } => {
-            convert(&from, &out, &precision, source_repo, source_revision)
+        Command::Presets => Ok(json!({ "presets": clip::presets::all() })),
+        Command::Convert { from, out, precision, source_repo, source_revision, classifiers } => {
+            convert(&from, &out, &precision, source_repo, source_revision, &classifiers)
         }
         Command::Bench { bench: Bench::Speed { model, images, repeat } } => {
             let images = if images.is_empty() { default_bench_images() } else { images };
@@ -237,22 +287,49 @@ fn default_bench_images() -> Vec<PathBuf> {
 }
 
 /// Read and preprocess each image; a bad one is reported with its file name.
-fn convert(from: &Path, out: &Path, precision: &str, repo: Option<String>, revision: Option<String>) -> Result<serde_json::Value> {
+fn convert(
+    from: &Path,
+    out: &Path,
+    precision: &str,
+    repo: Option<String>,
+    revision: Option<String>,
+    classifiers: &[String],
+) -> Result<serde_json::Value> {
     let precision = Precision::parse(precision)?;
+    let presets = classifiers.iter().map(|name| clip::presets::find(name)).collect::<Result<Vec<_>>>()?;
     let mut step = |what: &str| eprintln!("clip convert: {what}");
     step(&format!("reading {}", from.display()));
     let files = HfFiles::read_dir(from)?;
     let tokenizer_json = files.tokenizer_json.clone();
-    let recorded = clip::pipeline::read_model_file(from, "source.json")
+    let recorded = clip::loader::read_model_file(from, "source.json")
         .ok()
         .and_then(|json| serde_json::from_slice::<Source>(&json).ok());
     let source = Source {
         repo: repo.or_else(|| recorded.as_ref().and_then(|s| s.repo.clone())),
         revision: revision.or_else(|| recorded.as_ref().and_then(|s| s.revision.clone())),
     };
-    step("loading the f32 weights");
-    let model = Clip::from_hf(files, Backend::cpu())?;
-    let bundle = clip::bundle::convert(model, tokenizer_json, precision, source, &mut step)?;
+    step(&format!("loading the weights from {}", files.weights.file_name()));
+    let model = clip::loader::load_hf(files, &Backend::cpu().device)?;
+    let mut bundle = clip::bundle::convert(model, tokenizer_json, precision, source, &mut step)?;
+    if !presets.is_empty() {
+        // With the bundle's own (quantized) text tower, so the classifier equals what encoding
+        // the preset prompt by prompt from this bundle gives.
+        let text_only = [clip::bundle::TOKENIZER_FILE, clip::bundle::TEXT_FILE]
+            .iter()
+            .filter_map(|f| bundle.files.get(*f).map(|bytes| (f.to_string(), bytes.clone())))
+            .collect();
+        let mut text = Clip::from_bundle(Bundle { manifest: bundle.manifest.clone(), files: text_only }, Backend::cpu())?;
+        for preset in presets {
+            let templates: Vec<&str> = preset.templates.iter().map(String::as_str).collect();
+            let count: usize = preset.labels.iter().map(|l| l.names().len()).sum::<usize>() * templates.len();
+            step(&format!("encoding the {} preset's {count} prompts for its classifier", preset.name));
+            let started = std::time::Instant::now();
+            let classes = pollster::block_on(text.label_embeddings(&preset.labels, &templates))?;
+            text.clear_text_cache();
+            step(&format!("  {} classes in {:.1} s", classes.len(), started.elapsed().as_secs_f64()));
+            bundle.add_classifier(&Classifier { preset: preset.name.clone(), templates: templates.len(), classes })?;
+        }
+    }
     step(&format!("writing {}", out.display()));
     bundle.write_dir(out)?;
     let total: u64 = bundle.manifest.files.values().map(|f| f.bytes).sum();

@@ -7,6 +7,7 @@ interface Row {
   root: HTMLDivElement;
   fill: HTMLSpanElement;
   value: HTMLSpanElement;
+  cos: HTMLSpanElement;
 }
 
 export class BarList {
@@ -32,6 +33,9 @@ export class BarList {
       row.fill.style.width = `${Math.max(0, Math.min(1, p)) * 100}%`;
       row.value.textContent = percent(p);
       const c = cosine[i];
+      // The raw cosine beside the probability: what the softmax starts from.
+      row.cos.textContent = c === undefined ? "" : `cos ${c.toFixed(3)}`;
+      if (c !== undefined) row.root.dataset.cosine = String(c);
       row.root.title =
         c === undefined
           ? `${labels[i]}: ${percent(p)}`
@@ -52,14 +56,16 @@ export class BarList {
   private makeRow(label: string): Row {
     const fill = h("span", { class: "bar-fill" });
     const value = h("span", { class: "bar-value" });
+    const cos = h("span", { class: "bar-cos" });
     const root = h(
       "div",
       { class: "bar", "data-testid": "bar", "data-label": label },
       h("span", { class: "bar-label" }, label),
       h("span", { class: "bar-track" }, fill),
       value,
+      cos,
     );
-    return { root, fill, value };
+    return { root, fill, value, cos };
   }
 }
 

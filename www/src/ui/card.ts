@@ -1,19 +1,26 @@
 // One gallery card: the image, its status, its bars, and how long each step took.
 
 import { BarList } from "./bars";
-import { h, milliseconds } from "./dom";
+import { h, milliseconds, percent } from "./dom";
+import { Heatmap } from "./heatmap";
 
 export type CardStatus = "working" | "ready" | "error";
 
 export interface CardHandlers {
   onRemove: () => void;
   onCompare: () => void;
+  /** The visitor set (or cleared, with null) the image's true label. */
+  onTruth: (label: string | null) => void;
 }
 
 export class Card {
   readonly element: HTMLElement;
   readonly bars = new BarList();
+  readonly heatmap = new Heatmap();
   private readonly statusLine: HTMLParagraphElement;
+  private readonly top: HTMLElement;
+  private readonly truth: HTMLSelectElement;
+  private truthValue: string | null = null;
   private readonly imageMeta: HTMLSpanElement;
   private readonly textMeta: HTMLSpanElement;
   private readonly compareButton: HTMLButtonElement;
@@ -28,6 +35,13 @@ export class Card {
     this.compareButton.addEventListener("click", handlers.onCompare);
     const remove = h("button", { type: "button", class: "remove", "aria-label": `remove ${name}`, title: "Remove" }, "×");
     remove.addEventListener("click", handlers.onRemove);
+    this.top = h("section", { class: "preset-top", "data-testid": "preset-top", hidden: "" });
+    this.truth = h("select", { class: "truth", "data-testid": "truth", "aria-label": `true label of ${name}` });
+    this.truth.addEventListener("change", () => {
+      this.truthValue = this.truth.value === "" ? null : this.truth.value;
+      this.element.dataset.truth = this.truthValue ?? "";
+      handlers.onTruth(this.truthValue);
+    });
     this.element = h(
       "article",
       { class: "card", "data-testid": "image-card", "data-name": name, "data-status": "working", "data-example": example ? "true" : undefined },
@@ -41,9 +55,40 @@ export class Card {
           h("header", { class: "card-head" }, h("span", { class: "card-name", title: name }, name), example ? h("span", { class: "tag" }, "example") : null, remove),
           this.statusLine,
           h("p", { class: "card-meta" }, this.imageMeta, this.textMeta, " ", this.compareButton),
+          h("label", { class: "truth-line" }, "true label: ", this.truth),
         ),
       ),
       this.bars.element,
+      this.heatmap.element,
+      this.top,
+    );
+    this.heatmap.clear();
+  }
+
+  /** The labels the true label can be chosen from; keeps the choice when it is still offered. */
+  setTruthOptions(labels: string[], truth: string | null = this.truthValue): void {
+    const options = [h("option", { value: "" }, "—"), ...labels.map((l) => h("option", { value: l }, l))];
+    if (truth !== null && !labels.includes(truth)) options.push(h("option", { value: truth }, `${truth} (not a label now)`));
+    this.truth.replaceChildren(...options);
+    this.truth.value = truth ?? "";
+    this.truthValue = truth;
+    this.element.dataset.truth = truth ?? "";
+  }
+
+  get trueLabel(): string | null {
+    return this.truthValue;
+  }
+
+  /** A preset's top classes from its precomputed classifier (ImageNet's top 5). */
+  setTop(title: string, entries: { label: string; prob: number }[] | null): void {
+    if (!entries) {
+      this.top.hidden = true;
+      return;
+    }
+    this.top.hidden = false;
+    this.top.replaceChildren(
+      h("h4", {}, title),
+      h("ol", {}, ...entries.map((e) => h("li", { "data-label": e.label, "data-prob": String(e.prob) }, h("span", {}, e.label), h("span", { class: "p" }, percent(e.prob))))),
     );
   }
 
@@ -53,7 +98,11 @@ export class Card {
     this.statusLine.hidden = message === "";
     this.statusLine.classList.toggle("error", status === "error");
     this.compareButton.hidden = status === "error";
-    if (status === "error") this.bars.clear();
+    if (status === "error") {
+      this.bars.clear();
+      this.heatmap.clear();
+      this.setTop("", null);
+    }
   }
 
   /** Scores from a newer request are on their way; keep the old bars, dimmed. */
@@ -74,11 +123,15 @@ export class Card {
     cosine: number[],
     batch: { ms: number; encoded: number; prompts: number },
     logitScale?: number,
+    perTemplate?: number[][],
   ): void {
     this.bars.update(labels, probs, cosine, logitScale);
+    if (perTemplate) this.heatmap.update(labels, templates, perTemplate, probs);
+    else this.heatmap.clear();
     // What these bars answer, for tests and for anyone inspecting the page.
     this.element.dataset.labels = JSON.stringify(labels);
     this.element.dataset.templates = JSON.stringify(templates);
+    this.element.dataset.scale = String(logitScale ?? "");
     this.textMeta.textContent = ` · text batch ${milliseconds(batch.ms)}: ${batch.encoded} of ${batch.prompts} prompt${batch.prompts === 1 ? "" : "s"} newly encoded`;
   }
 

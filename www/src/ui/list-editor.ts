@@ -13,12 +13,17 @@ export interface ListEditorOptions {
   onChange: () => void;
   /** An inline message for a row's value, or null when it is fine. */
   check?: (value: string) => string | null;
+  /** A checkbox per row switches it off without deleting it (templates in and out of the ensemble). */
+  toggles?: boolean;
+  /** Accessible name of a row's input, from its position ("template 2"). */
+  rowName?: (index: number) => string;
 }
 
 interface Row {
   li: HTMLLIElement;
   input: HTMLInputElement;
   note: HTMLSpanElement;
+  toggle: HTMLInputElement | null;
 }
 
 export class ListEditor {
@@ -37,9 +42,21 @@ export class ListEditor {
     this.element = h("div", { class: "list-editor" }, this.list, add);
   }
 
-  /** The current values, blank rows left out. */
+  /** The current values, blank and switched-off rows left out. */
   values(): string[] {
-    return this.rows.map((r) => r.input.value).filter((v) => v.trim() !== "");
+    return this.rows.filter((r) => r.toggle?.checked ?? true).map((r) => r.input.value).filter((v) => v.trim() !== "");
+  }
+
+  /** Every non-blank value, switched off or not, with whether it is on. */
+  entries(): { value: string; on: boolean }[] {
+    return this.rows.filter((r) => r.input.value.trim() !== "").map((r) => ({ value: r.input.value, on: r.toggle?.checked ?? true }));
+  }
+
+  /** Switch the rows holding `value` on or off. */
+  setOn(value: string, on: boolean): void {
+    for (const row of this.rows) if (row.toggle && row.input.value === value) row.toggle.checked = on;
+    this.relabel();
+    this.options.onChange();
   }
 
   set(values: string[]): void {
@@ -63,13 +80,22 @@ export class ListEditor {
       placeholder: this.options.placeholder,
       spellcheck: "false",
       autocomplete: "off",
-      "aria-label": kind,
     });
     input.value = value;
+    const toggle = this.options.toggles
+      ? h("input", { type: "checkbox", class: "row-toggle", "data-testid": `${kind}-toggle`, title: "Use this one (untick to leave it out)" })
+      : null;
+    if (toggle) {
+      toggle.checked = true;
+      toggle.addEventListener("change", () => {
+        row.li.classList.toggle("off", !toggle.checked);
+        this.options.onChange();
+      });
+    }
     const remove = h("button", { type: "button", class: "remove", "data-testid": `${kind}-remove`, "aria-label": `remove ${kind}`, title: "Remove" }, "×");
     const note = h("span", { class: "row-note", role: "status" });
-    const li = h("li", {}, h("div", { class: "row-line" }, input, remove), note);
-    const row: Row = { li, input, note };
+    const li = h("li", {}, h("div", { class: "row-line" }, toggle, input, remove), note);
+    const row: Row = { li, input, note, toggle };
     input.addEventListener("input", () => {
       this.showNote(row, this.options.check?.(input.value) ?? null);
       this.options.onChange();
@@ -77,12 +103,25 @@ export class ListEditor {
     remove.addEventListener("click", () => {
       li.remove();
       this.rows = this.rows.filter((r) => r !== row);
+      this.relabel();
       this.options.onChange();
     });
     this.showNote(row, this.options.check?.(value) ?? null);
     this.list.appendChild(li);
     this.rows.push(row);
+    this.relabel();
     return row;
+  }
+
+  /** Screen readers announce each row by its position ("label 3", "remove label 3"). */
+  private relabel(): void {
+    this.rows.forEach((row, i) => {
+      const name = this.options.rowName?.(i) ?? `${this.options.kind} ${i + 1}`;
+      row.input.setAttribute("aria-label", name);
+      row.li.querySelector(".remove")?.setAttribute("aria-label", `remove ${name}`);
+      row.toggle?.setAttribute("aria-label", `use ${name}`);
+      row.li.classList.toggle("off", row.toggle ? !row.toggle.checked : false);
+    });
   }
 
   private showNote(row: Row, message: string | null): void {
