@@ -6,7 +6,7 @@
 
 import { createServer } from "node:http";
 import { createReadStream, statSync } from "node:fs";
-import { extname, join, normalize, resolve, sep } from "node:path";
+import { extname, join, normalize, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -53,7 +53,10 @@ const server = createServer((req, res) => {
     stat = statSync(file);
     if (stat.isDirectory()) {
       if (!path.endsWith("/")) {
-        res.writeHead(301, { location: `${path}/` });
+        // Built from the file's place under root, never from the raw path: "/%2F/examples"
+        // decodes to "//examples", which a browser would read as another host.
+        const inside = relative(root, file).split(sep).filter(Boolean).map(encodeURIComponent).join("/");
+        res.writeHead(301, { location: `/${inside}${inside ? "/" : ""}` });
         return res.end();
       }
       file = join(file, "index.html");

@@ -125,6 +125,29 @@ fn bad_images_fail_with_one_line() {
     fails_on_image(&image("not_an_image.png"), "not an image");
     fails_on_image(&image("bomb.png"), "100000×100000");
     fails_on_image(&fixture("images"), "is a directory");
+
+    // A few hundred bytes of PNG that would resize to 2,240,000×224 pixels.
+    let tmp = tempfile::tempdir().unwrap();
+    let thin = tmp.path().join("thin.png");
+    image::RgbImage::from_pixel(10_000, 1, image::Rgb([200, 30, 30])).save(&thin).unwrap();
+    assert!(std::fs::metadata(&thin).unwrap().len() < 2_000);
+    fails_on_image(&thin, "10000×1 pixels, more than 100 times longer one way than the other");
+}
+
+/// Phones append a video to "motion photos", vendors append trailers: whatever follows the
+/// end-of-image marker is not the image, and the image classifies exactly as without it.
+#[test]
+fn a_jpeg_with_data_after_its_end_classifies_as_without_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = image("rocket.jpg");
+    let mut bytes = std::fs::read(&original).unwrap();
+    bytes.extend_from_slice(b"\x00\x00\x00\x18ftypmp42");
+    bytes.extend(std::iter::repeat_n([0x12u8, 0xFF, 0xDA, 0x33], 64).flatten()); // marker-like bytes, no end
+    let trailer = tmp.path().join("motion.jpg");
+    std::fs::write(&trailer, &bytes).unwrap();
+    let dir = fixture("tiny-quickgelu");
+    let run = |f: &Path| ok_json(&["classify", "--model", s(&dir), "--image", s(f), "--label", "rocket", "--label", "cat"]);
+    assert_eq!(run(&trailer)["results"][0]["probs"], run(&original)["results"][0]["probs"]);
 }
 
 #[test]

@@ -265,6 +265,35 @@ for (const mode of ["webgpu", "cpu"]) {
       await assertBackend(page);
     });
 
+    test("after a label error no panel keeps numbers from before it", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await page.waitForSelector('#compare-photo [data-testid="bar"]', { timeout: WORK_MS });
+      await page.waitForSelector('#labelset-after [data-testid="bar"]', { timeout: WORK_MS });
+      await setList(page, "label", ["|"]); // a class with no name
+      const error = page.locator('[data-testid="error"]');
+      await error.waitFor({ state: "visible", timeout: WORK_MS });
+      await page.waitForFunction(
+        () => document.querySelectorAll('#compare-bare [data-testid="bar"], #compare-photo [data-testid="bar"], #labelset-after [data-testid="bar"]').length === 0,
+        null,
+        { timeout: WORK_MS },
+      );
+      assert.equal(await page.locator("#compare-verdict").textContent(), "");
+      await setList(page, "label", ["cat", "rocket"]);
+      await error.waitFor({ state: "hidden", timeout: WORK_MS });
+      await page.waitForSelector('#compare-photo [data-testid="bar"]', { timeout: WORK_MS });
+      await assertBackend(page);
+    });
+
+    test("a phone-sized screen has no sideways scroll", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await page.setViewportSize({ width: 360, height: 740 });
+      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="image-card"]')].some((c) => c.dataset.status === "ready"), null, { timeout: WORK_MS });
+      const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth }));
+      assert.ok(widths.page <= widths.view, `the page is ${widths.page}px wide in a ${widths.view}px screen`);
+      await page.screenshot({ path: join(RESULTS, `phone-${mode}.png`), fullPage: false });
+    });
+
     test("a reload reads the bundle from the Cache API", { timeout: TEST_MS }, async (t) => {
       const page = await open(t); // the earlier tests (same profile) stored it; make sure anyway
       await page.reload();
@@ -468,6 +497,9 @@ for (const mode of ["webgpu", "cpu"]) {
       const templatesShown = await page.locator('[data-testid="template-input"]').evaluateAll((els) => els.map((e) => e.value));
       assert.deepEqual(templatesShown, food.templates);
       assert.match(await page.locator('[data-testid="preset-note"]').textContent(), /openai\/CLIP/);
+      // Screen readers hear which row is which, not just "label".
+      assert.equal(await page.locator('[data-testid="label-input"]').nth(2).getAttribute("aria-label"), "label 3");
+      assert.equal(await page.locator('[data-testid="template-toggle"]').first().getAttribute("aria-label"), "use template 1");
 
       await page.selectOption('[data-testid="preset-select"]', "fer2013");
       const fer = await page.locator('[data-testid="label-input"]').evaluateAll((els) => els.map((e) => e.value));

@@ -324,8 +324,13 @@ async function classifyCompare(): Promise<void> {
   let photo: ClassifyResult;
   try {
     [bare, photo] = await Promise.all([ask("compare-bare", BARE), ask("compare-photo", PHOTO)]);
-  } catch {
-    return; // superseded, or the same label error the gallery already shows
+  } catch (error) {
+    if (error instanceof SupersededError || error instanceof CrashError || generation !== compareGeneration) return;
+    // The labels are wrong (the gallery shows why): no numbers from before the edit stay up.
+    compareBars.bare.clear();
+    compareBars.photo.clear();
+    compareVerdict.textContent = "";
+    return;
   }
   if (generation !== compareGeneration || compareSubject !== item) return;
   const b = bare.scores[item.id];
@@ -549,7 +554,7 @@ async function classifyLabelSet(): Promise<void> {
   const item = compareSubject;
   const extra = extraLabel.value.trim();
   const labels = labelEditor.values();
-  if (!modelReady || !item || !item.embedded || labels.length === 0) return;
+  if (!modelReady || !item || !item.embedded) return;
   const generation = ++labelSetGeneration;
   const templates = templateEditor.values();
   const ask = (channel: string, labelSet: string[]) =>
@@ -558,9 +563,12 @@ async function classifyLabelSet(): Promise<void> {
   let after: ClassifyResult;
   try {
     [before, after] = await Promise.all([ask("labelset-before", labels), ask("labelset-after", extra ? [...labels, extra] : labels)]);
-  } catch {
+  } catch (error) {
+    if (error instanceof SupersededError || error instanceof CrashError || generation !== labelSetGeneration) return;
+    labelSetBars.before.clear();
+    labelSetBars.after.clear();
     labelSetVerdict.textContent = "";
-    return; // superseded, or the label error the gallery already shows
+    return;
   }
   if (generation !== labelSetGeneration || compareSubject !== item) return;
   const b = before.scores[item.id];

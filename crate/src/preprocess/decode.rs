@@ -59,14 +59,39 @@ pub fn decode_rgb(bytes: &[u8]) -> Result<RgbImage> {
 }
 
 /// The JPEG decoder quietly fills a cut-off scan with grey; PIL refuses such files. A complete
-/// file has an end-of-image marker after its last start-of-scan (entropy-coded data cannot
-/// contain either marker, so an embedded EXIF thumbnail cannot fool this).
+/// file reaches its end-of-image marker: segments are walked by their lengths (so an EXIF
+/// thumbnail inside APP1 cannot fool this) and scan data up to its next marker. Anything after
+/// the end-of-image marker (phones' motion-photo videos, vendor trailers) is not the image and
+/// is ignored, as every viewer does.
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
-    match last_scan {
-        Some(start) => bytes[start..].windows(2).any(|w| w == [0xFF, 0xD9]),
-        None => false,
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return false;
     }
+    let (mut i, mut in_scan, mut scans) = (2usize, false, 0usize);
+    while i + 1 < bytes.len() {
+        if bytes[i] != 0xFF {
+            if !in_scan {
+                return false; // garbage between segments
+            }
+            i += 1;
+            continue;
+        }
+        match bytes[i + 1] {
+            0xFF => i += 1,                              // fill byte before a marker
+            0x00 | 0xD0..=0xD7 if in_scan => i += 2,     // stuffed byte, restart marker
+            0xD9 => return scans > 0,                    // end of image
+            0x01 | 0xD0..=0xD7 => i += 2,                // markers without a length
+            marker => {
+                let Some(len) = bytes.get(i + 2..i + 4).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))) else {
+                    return false;
+                };
+                in_scan = marker == 0xDA;
+                scans += usize::from(in_scan);
+                i += 2 + len;
+            }
+        }
+    }
+    false
 }
 
 /// Colour conversion with PIL's rules where they differ from `image`'s: PIL keeps the high byte

@@ -5,12 +5,16 @@ mod decode;
 mod resize;
 
 pub use decode::{MAX_PIXELS, decode_rgb};
-pub use resize::resize_bicubic;
+pub use resize::{resize_bicubic, resize_bicubic_window};
 
 use image::RgbImage;
 
 use crate::config::PreprocessConfig;
-use crate::error::Result;
+use crate::error::{ClipError, Result};
+
+/// Images more elongated than this are refused: CLIP's center crop would keep a sliver of them,
+/// and a few hundred bytes of 10000×1 PNG would otherwise resize to 2,240,000×224.
+pub const MAX_ASPECT_RATIO: usize = 100;
 
 /// A preprocessed image: channel-first `[3, height, width]` floats.
 #[derive(Debug, Clone)]
@@ -23,20 +27,32 @@ pub struct Pixels {
 /// Decode and preprocess one image.
 pub fn preprocess(bytes: &[u8], config: &PreprocessConfig) -> Result<Pixels> {
     let rgb = decode_rgb(bytes)?;
+    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+    if w.max(h) > MAX_ASPECT_RATIO * w.min(h) {
+        return Err(ClipError::Image(format!(
+            "the image is {w}×{h} pixels, more than {MAX_ASPECT_RATIO} times longer one way than the other, so CLIP's square crop would see almost none of it"
+        )));
+    }
     Ok(preprocess_rgb(&rgb, config))
 }
 
-/// Preprocess an already decoded image.
+/// Preprocess an already decoded image. Only the part of the resized image that the crop keeps
+/// is computed.
 pub fn preprocess_rgb(rgb: &RgbImage, config: &PreprocessConfig) -> Pixels {
-    let resized = match config.shortest_edge {
-        Some(edge) => {
-            let (w, h) = shortest_edge_size(rgb.width() as usize, rgb.height() as usize, edge);
-            resize_bicubic(rgb, w as u32, h as u32)
-        }
-        None => rgb.clone(),
+    let (in_w, in_h) = (rgb.width() as usize, rgb.height() as usize);
+    let (resized_w, resized_h) = match config.shortest_edge {
+        Some(edge) => shortest_edge_size(in_w, in_h, edge),
+        None => (in_w, in_h),
     };
-    let (height, width) = config.crop.unwrap_or((resized.height() as usize, resized.width() as usize));
-    let cropped = center_crop(&resized, height, width);
+    let (height, width) = config.crop.unwrap_or((resized_h, resized_w));
+    // transformers' center crop window (it may reach outside the image: zeros there).
+    let top = (resized_h as i64 - height as i64).div_euclid(2);
+    let left = (resized_w as i64 - width as i64).div_euclid(2);
+    let span = |start: i64, len: usize, size: usize| start.max(0) as usize..((start + len as i64).min(size as i64)).max(0) as usize;
+    let (ys, xs) = (span(top, height, resized_h), span(left, width, resized_w));
+    let window = resize_bicubic_window(rgb, (resized_w, resized_h), xs.clone(), ys.clone());
+    // The window sits at (ys.start - top, xs.start - left) inside the crop.
+    let cropped = place(&window, height, width, (ys.start as i64 - top) as usize, (xs.start as i64 - left) as usize);
     let mut data = vec![0f32; 3 * height * width];
     for c in 0..3 {
         let (scale, mean, std) = (config.rescale_factor, config.mean[c], config.std[c]);
@@ -55,9 +71,24 @@ fn shortest_edge_size(width: usize, height: usize, edge: usize) -> (usize, usize
     if width <= height { (edge, new_long) } else { (new_long, edge) }
 }
 
+/// `window` into channel-first u8 planes of `height`×`width` at (`top`, `left`), zeros elsewhere.
+fn place(window: &RgbImage, height: usize, width: usize, top: usize, left: usize) -> Vec<u8> {
+    let mut planes = vec![0u8; 3 * height * width];
+    for (x, y, p) in window.enumerate_pixels() {
+        let (y, x) = (top + y as usize, left + x as usize);
+        if y < height && x < width {
+            for (c, value) in p.0.iter().enumerate() {
+                planes[c * height * width + y * width + x] = *value;
+            }
+        }
+    }
+    planes
+}
+
 /// transformers' `center_crop`, to channel-first u8 planes of `height`×`width`. The window's
 /// top-left is `floor((size - crop) / 2)` on each axis; where the image is smaller than the crop,
 /// transformers centers it on zeros, which is the same as reading zeros outside the image.
+#[cfg(test)]
 fn center_crop(image: &RgbImage, height: usize, width: usize) -> Vec<u8> {
     let (w, h) = (i64::from(image.width()), i64::from(image.height()));
     let top = (h - height as i64).div_euclid(2);
@@ -91,6 +122,33 @@ mod tests {
         assert_eq!(shortest_edge_size(451, 300, 224), (336, 224));
         assert_eq!(shortest_edge_size(300, 451, 224), (224, 336));
         assert_eq!(shortest_edge_size(1000, 3, 32), (10666, 32));
+    }
+
+    #[test]
+    fn computing_only_the_crop_window_equals_resize_then_crop() {
+        let config = |edge, crop| PreprocessConfig { shortest_edge: edge, crop: Some(crop), ..PreprocessConfig::default_for(32) };
+        for (w, h) in [(97, 13), (13, 97), (40, 40), (300, 31), (5, 9)] {
+            let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7 + y * 3) as u8, (x * y) as u8, (255 - x % 256) as u8]));
+            for (edge, crop) in [(Some(32), (32, 32)), (Some(24), (16, 30)), (None, (8, 12)), (Some(8), (20, 20))] {
+                let c = config(edge, crop);
+                let resized = match edge {
+                    Some(e) => {
+                        let (rw, rh) = shortest_edge_size(w as usize, h as usize, e);
+                        resize_bicubic(&img, rw as u32, rh as u32)
+                    }
+                    None => img.clone(),
+                };
+                let whole: Vec<u8> = center_crop(&resized, crop.0, crop.1);
+                let windowed = preprocess_rgb(&img, &c);
+                let expected: Vec<f32> = (0..3)
+                    .flat_map(|ch| {
+                        let plane = &whole[ch * crop.0 * crop.1..(ch + 1) * crop.0 * crop.1];
+                        plane.iter().map(move |v| (f32::from(*v) * c.rescale_factor - c.mean[ch]) / c.std[ch]).collect::<Vec<_>>()
+                    })
+                    .collect();
+                assert_eq!(windowed.data, expected, "{w}×{h}, edge {edge:?}, crop {crop:?}");
+            }
+        }
     }
 
     #[test]

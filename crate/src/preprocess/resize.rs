@@ -4,6 +4,8 @@
 //! horizontal and the vertical pass. Matching it exactly is what makes our pixels equal
 //! transformers' to the last bit on the same decoded image.
 
+use std::ops::Range;
+
 use image::RgbImage;
 
 const PRECISION_BITS: u32 = 32 - 8 - 2;
@@ -26,14 +28,16 @@ struct Coefficients {
     weights: Vec<Vec<i32>>,
 }
 
-fn coefficients(in_size: usize, out_size: usize) -> Coefficients {
+/// The coefficients of the output pixels in `window` (of `0..out_size`): each depends only on
+/// its own position, so computing a window gives exactly the pixels a full resize would.
+fn coefficients(in_size: usize, out_size: usize, window: Range<usize>) -> Coefficients {
     const SUPPORT: f64 = 2.0;
     let scale = in_size as f64 / out_size as f64;
     let filter_scale = scale.max(1.0);
     let support = SUPPORT * filter_scale;
-    let mut starts = Vec::with_capacity(out_size);
-    let mut weights = Vec::with_capacity(out_size);
-    for xx in 0..out_size {
+    let mut starts = Vec::with_capacity(window.len());
+    let mut weights = Vec::with_capacity(window.len());
+    for xx in window {
         let center = (xx as f64 + 0.5) * scale;
         // `as i64` truncates toward zero, like the C `(int)` cast.
         let xmin = ((center - support + 0.5) as i64).max(0) as usize;
@@ -94,21 +98,36 @@ fn resample_axis(
 
 /// Resize to exactly `width`×`height` with PIL's bicubic filter.
 pub fn resize_bicubic(image: &RgbImage, width: u32, height: u32) -> RgbImage {
+    let (w, h) = (width as usize, height as usize);
+    resize_bicubic_window(image, (w, h), 0..w, 0..h)
+}
+
+/// The pixels `xs` × `ys` of a PIL bicubic resize to `size`, computing only those: a long thin
+/// image resized for a center crop costs its crop, not its whole resized width.
+pub fn resize_bicubic_window(image: &RgbImage, size: (usize, usize), xs: Range<usize>, ys: Range<usize>) -> RgbImage {
     let (in_w, in_h) = (image.width() as usize, image.height() as usize);
-    let (out_w, out_h) = (width as usize, height as usize);
-    if (in_w, in_h) == (out_w, out_h) {
-        return image.clone();
-    }
-    let mut pixels = image.as_raw().clone();
-    let mut size = (in_w, in_h);
-    if out_w != in_w {
-        pixels = resample_axis(&pixels, size, (out_w, in_h), &coefficients(in_w, out_w), true);
-        size = (out_w, in_h);
-    }
+    let (out_w, out_h) = size;
+    // Horizontal pass first, as PIL does (an 8-bit rounded image between the passes).
+    let (mut pixels, width) = if out_w != in_w {
+        (resample_axis(image.as_raw(), (in_w, in_h), (xs.len(), in_h), &coefficients(in_w, out_w, xs.clone()), true), xs.len())
+    } else {
+        (select(image.as_raw(), in_w, xs.clone(), 0..in_h), xs.len())
+    };
     if out_h != in_h {
-        pixels = resample_axis(&pixels, size, (out_w, out_h), &coefficients(in_h, out_h), false);
+        pixels = resample_axis(&pixels, (width, in_h), (width, ys.len()), &coefficients(in_h, out_h, ys.clone()), false);
+    } else {
+        pixels = select(&pixels, width, 0..width, ys.clone());
     }
-    RgbImage::from_raw(width, height, pixels).expect("buffer sized from width and height")
+    RgbImage::from_raw(width as u32, ys.len() as u32, pixels).unwrap_or_default()
+}
+
+/// The `xs` × `ys` part of an RGB buffer `width` pixels wide.
+fn select(src: &[u8], width: usize, xs: Range<usize>, ys: Range<usize>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(xs.len() * ys.len() * 3);
+    for y in ys {
+        out.extend_from_slice(&src[(y * width + xs.start) * 3..(y * width + xs.end) * 3]);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -118,10 +137,22 @@ mod tests {
     #[test]
     fn weights_sum_to_one_in_fixed_point() {
         for (i, o) in [(512, 32), (100, 224), (7, 3), (224, 224)] {
-            let c = coefficients(i, o);
+            let c = coefficients(i, o, 0..o);
             for w in &c.weights {
                 let sum: i64 = w.iter().map(|&v| i64::from(v)).sum();
                 assert!((sum - (1 << PRECISION_BITS)).abs() <= w.len() as i64, "{i}->{o}: {sum}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_window_equals_the_same_part_of_a_full_resize() {
+        let img = RgbImage::from_fn(97, 13, |x, y| image::Rgb([(x * 7 + y * 3) as u8, (x * y) as u8, (255 - x) as u8]));
+        let full = resize_bicubic(&img, 150, 40);
+        let part = resize_bicubic_window(&img, (150, 40), 30..70, 5..35);
+        for (y, row) in (5..35).enumerate() {
+            for (x, col) in (30..70).enumerate() {
+                assert_eq!(part.get_pixel(x as u32, y as u32), full.get_pixel(col, row));
             }
         }
     }

@@ -1,0 +1,67 @@
+// www/serve.mjs on its own: directory redirects stay on this host whatever the path says, and
+// nothing outside the served directory is reachable.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { request } from "node:http";
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+let server;
+let port;
+let root;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "clip-serve-"));
+  await mkdir(join(root, "examples"));
+  await writeFile(join(root, "examples", "index.html"), "examples");
+  await writeFile(join(root, "index.html"), "home");
+  server = spawn(process.execPath, [join(repo, "www", "serve.mjs"), root, "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  port = await new Promise((ok, fail) => {
+    server.stdout.on("data", (chunk) => {
+      const match = String(chunk).match(/127\.0\.0\.1:(\d+)/);
+      if (match) ok(Number(match[1]));
+    });
+    server.on("exit", (code) => fail(new Error(`serve.mjs exited (${code})`)));
+  });
+});
+
+after(async () => {
+  server?.kill();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+/** A raw request line, exactly as given (no client-side normalisation). */
+function get(path) {
+  return new Promise((ok, fail) => {
+    const req = request({ host: "127.0.0.1", port, path, method: "GET" }, (res) => {
+      res.resume();
+      res.on("end", () => ok({ status: res.statusCode, location: res.headers.location }));
+    });
+    req.on("error", fail);
+    req.end();
+  });
+}
+
+test("directory redirects never leave the host", async () => {
+  for (const path of ["/examples", "/%2F/examples", "//examples", "/%2F%2Fevil.example/..", "/%5C%5Cevil.example/../examples"]) {
+    const { status, location } = await get(path);
+    if (status === 301) {
+      assert.match(location, /^\/(?![/\\])/, `${path} redirects to ${location}`);
+    } else {
+      assert.ok([200, 403, 404].includes(status), `${path}: ${status}`);
+    }
+  }
+  assert.deepEqual(await get("/examples"), { status: 301, location: "/examples/" });
+});
+
+test("nothing outside the served directory is reachable", async () => {
+  for (const path of ["/../package.json", "/%2e%2e/%2e%2e/etc/passwd", "/examples/../../etc/passwd"]) {
+    const { status } = await get(path);
+    assert.ok(status === 403 || status === 404, `${path}: ${status}`);
+  }
+});
