@@ -292,18 +292,22 @@ pub fn convert(
         (Some(v), Some(t)) => (v, t),
         _ => return Err(ClipError::Input("converting needs both towers".into())),
     };
-    // Identity of this conversion: the source config, precision and every input byte count.
-    let bundle_id = sha256_hex(
-        format!("{}|{:?}|{}|{}", serde_json::to_string(&config).unwrap_or_default(), precision, logit_scale, tokenizer_json.len())
-            .as_bytes(),
-    )[..16]
-        .to_string();
     let scheme = precision.scheme();
+    progress("quantizing the towers");
+    let (vision, text) = (quantize(vision, scheme, precision)?, quantize(text, scheme, precision)?);
+    // Identity of this conversion: the config, precision, temperature, tokenizer and every
+    // weight as stored, so two fine-tunes of one architecture never pass as the same model.
+    let mut identity = Sha256::new();
+    identity.update(format!("{}|{:?}|{}|", serde_json::to_string(&config).unwrap_or_default(), precision, logit_scale));
+    identity.update(&tokenizer_json);
+    digest_weights(&mut identity, &vision)?;
+    digest_weights(&mut identity, &text)?;
+    let bundle_id: String = identity.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
     let mut files = BTreeMap::new();
-    progress("quantizing and packing the vision tower");
-    files.insert(VISION_FILE.to_string(), pack(vision, scheme, precision, &bundle_id, "vision")?);
-    progress("quantizing and packing the text tower");
-    files.insert(TEXT_FILE.to_string(), pack(text, scheme, precision, &bundle_id, "text")?);
+    progress("packing the vision tower");
+    files.insert(VISION_FILE.to_string(), pack(vision, precision, &bundle_id, "vision")?);
+    progress("packing the text tower");
+    files.insert(TEXT_FILE.to_string(), pack(text, precision, &bundle_id, "text")?);
     files.insert(TOKENIZER_FILE.to_string(), minify_json(&tokenizer_json)?);
     progress("hashing files");
     let entries = files
@@ -378,21 +382,29 @@ fn minify_json(json: &[u8]) -> Result<Vec<u8>> {
     serde_json::to_vec(&value).map_err(|e| ClipError::Tokenizer(format!("cannot write tokenizer.json ({e})")))
 }
 
-fn pack<M: Module + ModuleSnapshot>(
-    tower: M,
-    scheme: Option<QuantScheme>,
-    precision: Precision,
-    bundle_id: &str,
-    tower_name: &str,
-) -> Result<Vec<u8>> {
-    let tower = match scheme {
+fn quantize<M: Module>(tower: M, scheme: Option<QuantScheme>, precision: Precision) -> Result<M> {
+    Ok(match scheme {
         Some(_) => {
             let pattern = regex_lite::Regex::new(QUANTIZED_WEIGHTS)
                 .map_err(|e| ClipError::Model(format!("bad quantization pattern: {e}")))?;
             tower.map(&mut BlockQuantizer { precision, pattern, path: Vec::new() })
         }
         None => tower,
-    };
+    })
+}
+
+/// Feed every parameter's name and stored bytes to `hasher`, in the tower's own order.
+fn digest_weights<M: ModuleSnapshot>(hasher: &mut Sha256, tower: &M) -> Result<()> {
+    for tensor in tower.collect(None, None, false) {
+        let data = burn::store::bridge::into_data(tensor.clone())
+            .map_err(|e| ClipError::Model(format!("cannot read the weight {} ({e})", tensor.name)))?;
+        hasher.update(tensor.name.as_bytes());
+        hasher.update(data.as_bytes());
+    }
+    Ok(())
+}
+
+fn pack<M: Module + ModuleSnapshot>(tower: M, precision: Precision, bundle_id: &str, tower_name: &str) -> Result<Vec<u8>> {
     let mut store = BurnpackStore::from_bytes(None)
         .metadata("clip.bundle_id", bundle_id)
         .metadata("clip.tower", tower_name);

@@ -229,3 +229,39 @@ fn a_precomputed_preset_classifier_equals_encoding_its_prompts() {
     std::fs::write(damaged.join(&entry.file), bytes).unwrap();
     fails(&damaged, "classifier-imagenet.f16 does not match its sha256 in manifest.json");
 }
+
+/// Two checkpoints with the same architecture but different weights (two fine-tunes) convert to
+/// bundles with different ids, so a tower of one can never load under the other's manifest;
+/// converting the same checkpoint twice gives the same id.
+#[test]
+fn a_bundle_id_depends_on_the_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = fixture("tiny-quickgelu");
+    let tuned = tmp.path().join("fine-tuned");
+    std::fs::create_dir(&tuned).unwrap();
+    for f in ["config.json", "preprocessor_config.json", "tokenizer.json"] {
+        std::fs::copy(source.join(f), tuned.join(f)).unwrap();
+    }
+    // One weight nudged, everything else identical.
+    let bytes = std::fs::read(source.join("model.safetensors")).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut tensors: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> =
+        file.tensors().into_iter().map(|(k, v)| (k, v.dtype(), v.shape().to_vec(), v.data().to_vec())).collect();
+    let (_, _, _, data) = tensors.iter_mut().find(|(k, ..)| k == "text_projection.weight").unwrap();
+    let first = f32::from_le_bytes([data[0], data[1], data[2], data[3]]) + 0.25;
+    data[..4].copy_from_slice(&first.to_le_bytes());
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(k, d, s, data)| (k.clone(), safetensors::tensor::TensorView::new(*d, s.clone(), data).unwrap()))
+        .collect();
+    safetensors::serialize_to_file(views, None, &tuned.join("model.safetensors")).unwrap();
+
+    let id = |from: &Path, name: &str| {
+        let out = tmp.path().join(name);
+        convert(from, &out, "q8");
+        Manifest::parse(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap().bundle_id
+    };
+    let (a, again, b) = (id(&source, "a"), id(&source, "again"), id(&tuned, "b"));
+    assert_eq!(a, again);
+    assert_ne!(a, b, "a fine-tune must not share the original's bundle id");
+}

@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -180,7 +180,7 @@ for (const mode of ["webgpu", "cpu"]) {
       if (profile) await rm(profile, { recursive: true, force: true });
     });
 
-    async function open(t) {
+    async function open(t, query = "") {
       const page = await context.newPage();
       page.on("console", (m) => logs.push(`[${mode}] console.${m.type()}: ${m.text()}`));
       page.on("pageerror", (e) => logs.push(`[${mode}] page error: ${e.message}`));
@@ -190,7 +190,9 @@ for (const mode of ["webgpu", "cpu"]) {
         logs.length = 0;
         await page.close();
       });
-      await page.goto(baseUrl + (mode === "cpu" ? "?backend=cpu" : ""));
+      const search = new URLSearchParams(query);
+      if (mode === "cpu") search.set("backend", "cpu");
+      await page.goto(baseUrl + (search.size ? `?${search}` : ""));
       // data-ready turns "false" when loading fails: stop waiting then, and say why.
       await page.waitForSelector("body[data-ready]", { timeout: READY_MS });
       if ((await page.getAttribute("body", "data-ready")) !== "true") {
@@ -292,6 +294,78 @@ for (const mode of ["webgpu", "cpu"]) {
       const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth }));
       assert.ok(widths.page <= widths.view, `the page is ${widths.page}px wide in a ${widths.view}px screen`);
       await page.screenshot({ path: join(RESULTS, `phone-${mode}.png`), fullPage: false });
+    });
+
+    test("a strict Content-Security-Policy holds, and nothing leaves the page's origin", { timeout: TEST_MS }, async (t) => {
+      const page = await context.newPage();
+      const requests = [];
+      const violations = [];
+      page.on("request", (r) => requests.push({ url: r.url(), method: r.method(), body: r.postDataBuffer()?.length ?? 0 }));
+      page.on("console", (m) => /Content Security Policy|Refused to/i.test(m.text()) && violations.push(m.text()));
+      page.on("worker", (w) => w.on("console", (m) => /Content Security Policy|Refused to/i.test(m.text()) && violations.push(m.text())));
+      t.after(() => page.close());
+      const response = await page.goto(baseUrl + (mode === "cpu" ? "?backend=cpu" : ""));
+      const header = response.headers()["content-security-policy"];
+      assert.match(header, /script-src 'self' 'wasm-unsafe-eval'/);
+      assert.match(header, /connect-src 'self'/);
+      const meta = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', "content");
+      assert.equal(meta, header.replace(/; frame-ancestors \*$/, ""), "the <meta> policy equals the header's");
+      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      await page.setInputFiles('[data-testid="file-input"]', join(IMAGES, "chelsea.png"));
+      await waitForCard(page, "chelsea.png", null, null);
+      await page.locator('[data-testid="ab-load"]').click();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="image-card"][data-status="ready"]').length >= 10, null, { timeout: WORK_MS });
+      // An inline script is refused by the policy.
+      await page.evaluate(() => {
+        const s = document.createElement("script");
+        s.textContent = "window.__inlineRan = true";
+        document.body.append(s);
+      });
+      assert.equal(await page.evaluate(() => window.__inlineRan === true), false, "inline script must not run");
+      const origin = new URL(baseUrl).origin;
+      const elsewhere = requests.filter((r) => !r.url.startsWith(origin) && !r.url.startsWith("blob:") && !r.url.startsWith("data:"));
+      assert.deepEqual(elsewhere, [], "requests to other origins");
+      const sent = requests.filter((r) => r.method !== "GET" || r.body > 0);
+      assert.deepEqual(sent, [], "requests that send anything (the visitor's images included)");
+      assert.ok(violations.every((v) => /inline|__inlineRan/i.test(v)), `CSP violations: ${violations.join("\n")}`);
+      await assertBackend(page);
+    });
+
+    test("an image that crashes the engine fails alone; the engine restarts on the same backend", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t, "debug=hooks");
+      const bad = join(await mkdtemp(join(tmpdir(), "clip-crash-")), "crash.png");
+      await writeFile(bad, Buffer.concat([Buffer.from("CLIP-DEBUG-CRASH"), Buffer.alloc(64)]));
+      await page.setInputFiles('[data-testid="file-input"]', [bad, join(IMAGES, "chelsea.png")]);
+      await waitForCard(page, "crash.png", null, null);
+      const crashed = card(page, "crash.png");
+      assert.equal(await crashed.getAttribute("data-status"), "error");
+      assert.match(await crashed.locator(".card-status").textContent(), /stopped the classifier/);
+      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      await waitForCard(page, "chelsea.png", null, null);
+      assert.equal(await card(page, "chelsea.png").getAttribute("data-status"), "ready");
+      assert.match(await page.locator('[data-testid="error"]').textContent(), /restarted without it/);
+      await assertBackend(page); // the crash was the image's fault: WebGPU stays
+    });
+
+    test("a lost GPU device moves the engine to the CPU, keeping every card, label and template", { timeout: TEST_MS }, async (t) => {
+      if (mode !== "webgpu") return t.skip("only WebGPU has a device to lose");
+      const page = await open(t, "debug=hooks");
+      await page.setInputFiles('[data-testid="file-input"]', join(IMAGES, "chelsea.png"));
+      const labels = ["cat", "rocket"];
+      const templates = ["a photo of a {}.", "a drawing of a {}."];
+      await setList(page, "label", labels);
+      await setList(page, "template", templates);
+      await waitForCard(page, "chelsea.png", labels, templates);
+      const cards = await page.locator('[data-testid="image-card"]').count();
+      const destroyed = await page.evaluate(() => window.clipDebug.loseDevice().then((r) => r.destroyed).catch(() => "crashed"));
+      assert.ok(destroyed === true || destroyed === "crashed", String(destroyed));
+      await page.waitForFunction(() => document.querySelector('[data-testid="backend"]').dataset.backend === "cpu", null, { timeout: READY_MS });
+      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      await waitForCard(page, "chelsea.png", labels, templates);
+      assert.equal(await page.locator('[data-testid="image-card"]').count(), cards, "every card is kept");
+      assert.match(await page.locator('[data-testid="error"]').textContent(), /GPU device was lost.*switched to the CPU/);
+      const expected = await cli(join(IMAGES, "chelsea.png"), labels, templates);
+      assertMatchesCli(await bars(card(page, "chelsea.png")), labels, expected.results[0], "after the device loss");
     });
 
     test("a reload reads the bundle from the Cache API", { timeout: TEST_MS }, async (t) => {

@@ -12,17 +12,27 @@ export class SupersededError extends Error {
 /** The worker crashed (a Rust panic or an uncaught error) before answering. */
 export class CrashError extends Error {}
 
+/** Why the worker stopped: its message, the request it was answering (the likely culprit),
+ * and whether the GPU device was lost (then no request is to blame). */
+export interface Crash {
+  message: string;
+  inFlight: Request | null;
+  deviceLost: boolean;
+}
+
 export class WorkerClient {
   private readonly worker: Worker;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<number, { request: Request; resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  /** The request the worker said it started and has not answered yet. */
+  private inFlight: number | null = null;
   private readonly listeners: ((event: WorkerEvent) => void)[] = [];
   private dead = false;
 
   /** `onCrash` is called once, with one sentence, when the worker panics or fails; the client is then dead. */
   constructor(
     url: URL,
-    private readonly onCrash: (message: string) => void,
+    private readonly onCrash: (crash: Crash) => void,
   ) {
     this.worker = new Worker(url, { type: "module" });
     this.worker.onmessage = (event: MessageEvent<FromWorker>) => this.receive(event.data);
@@ -41,7 +51,7 @@ export class WorkerClient {
     const id = this.nextId++;
     const request = { kind: "request", id, method, params } as Request;
     return new Promise<Api[M]["result"]>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.pending.set(id, { request, resolve: resolve as (value: unknown) => void, reject });
       this.worker.postMessage(request, transfer);
     });
   }
@@ -55,10 +65,11 @@ export class WorkerClient {
     this.pending.clear();
   }
 
-  private crash(message: string): void {
+  private crash(message: string, deviceLost = false): void {
     if (this.dead) return;
+    const inFlight = deviceLost || this.inFlight === null ? null : (this.pending.get(this.inFlight)?.request ?? null);
     this.terminate(message);
-    this.onCrash(message);
+    this.onCrash({ message, inFlight, deviceLost });
   }
 
   private receive(message: FromWorker): void {
@@ -68,10 +79,19 @@ export class WorkerClient {
         this.crash(message.message);
         return;
       }
+      if (message.event === "device-lost") {
+        this.crash(message.message, true);
+        return;
+      }
+      if (message.event === "started") {
+        this.inFlight = message.id;
+        return;
+      }
       for (const listener of this.listeners) listener(message);
       return;
     }
     const pending = this.pending.get(message.id);
+    if (this.inFlight === message.id) this.inFlight = null;
     if (!pending) return;
     this.pending.delete(message.id);
     if (message.ok) pending.resolve(message.result);

@@ -2,7 +2,7 @@
 // to the worker. All zero-shot arithmetic happens in Rust; this file only sends requests and
 // draws what comes back.
 
-import { CrashError, SupersededError, WorkerClient } from "./client";
+import { CrashError, SupersededError, WorkerClient, type Crash } from "./client";
 import { hasPlaceholder, type ClassifyResult, type InitResult, type ModelInfo, type Preset, type ProgressEvent, type WorkerEvent } from "./protocol";
 import { BarList } from "./ui/bars";
 import { Card } from "./ui/card";
@@ -74,25 +74,38 @@ function startWorker(gpu: boolean): void {
   void loadModel(gpu);
 }
 
-function onCrash(message: string): void {
+/**
+ * The worker stopped. The request it was answering is the likely culprit: if that was an image,
+ * only that image is marked failed and left out, and the engine restarts on the same backend.
+ * A lost GPU device moves the engine to the CPU. Crashes with no culprit are limited, so a bad
+ * state cannot loop; cards, labels and templates are kept throughout.
+ */
+function onCrash(crash: Crash): void {
   modelReady = false;
   delete document.body.dataset.ready;
   const onGpu = backendName === "webgpu";
-  if (++restarts > MAX_RESTARTS) {
-    setError("engine", `The classifier stopped (${message}); reload the page to try again`);
+  const request = crash.inFlight;
+  const culprit = request?.method === "embed" ? items.find((i) => i.id === request.params.imageId) : undefined;
+  if (!culprit && ++restarts > MAX_RESTARTS) {
+    setError("engine", `The classifier stopped (${crash.message}); reload the page to try again`);
     document.body.dataset.ready = "false";
     modelStatus.textContent = "The classifier stopped.";
     for (const item of items) if (!item.failed && !item.embedded) item.card.setStatus("error", "The classifier stopped before this image was classified.");
     return;
   }
-  if (onGpu) gpuFailure = message;
-  setError(
-    "engine",
-    onGpu
-      ? `WebGPU failed on this device (${message}), so the page switched to the CPU`
-      : `The classifier stopped (${message}) and was restarted`,
-  );
-  // Every image that was not rejected as a bad file is embedded again by the new worker.
+  if (culprit) {
+    failImage(culprit, `This image stopped the classifier (${crash.message}), so it was left out`);
+    setError("engine", `The classifier stopped on ${culprit.name} and was restarted without it`);
+  } else if (onGpu && crash.deviceLost) {
+    gpuFailure = `the GPU device was lost (${crash.message})`;
+    setError("engine", `The GPU device was lost (${crash.message}), so the page switched to the CPU; your images, labels and templates are kept`);
+  } else if (onGpu) {
+    gpuFailure = crash.message;
+    setError("engine", `WebGPU failed on this device (${crash.message}), so the page switched to the CPU`);
+  } else {
+    setError("engine", `The classifier stopped (${crash.message}) and was restarted`);
+  }
+  // Every image not rejected is embedded again by the new worker.
   for (const item of items) {
     if (item.failed) continue;
     item.embedded = false;
@@ -403,7 +416,12 @@ async function loadModel(gpu: boolean): Promise<void> {
   const modelUrl = new URL(`models/${modelName}/`, location.href).href;
   let info: InitResult;
   try {
-    info = await client.call("init", { preferGpu: gpu, modelUrl, debugShaders: params.get("debug") === "shaders" });
+    info = await client.call("init", {
+      preferGpu: gpu,
+      modelUrl,
+      debugShaders: params.get("debug") === "shaders",
+      debugHooks: params.get("debug") === "hooks",
+    });
   } catch (error) {
     if (error instanceof CrashError) return; // onCrash has taken over
     setError("model", messageOf(error));
@@ -817,6 +835,11 @@ function messageOf(error: unknown): string {
 
 // ---------------------------------------------------------------------------------------------
 // Start
+
+// ?debug=hooks: the browser tests reach the worker's test hooks through this.
+if (params.get("debug") === "hooks") {
+  (window as unknown as { clipDebug: object }).clipDebug = { loseDevice: () => client.call("loseDevice", {}) };
+}
 
 labelEditor.set(DEFAULT_LABELS);
 templateEditor.set(DEFAULT_TEMPLATES);

@@ -48,6 +48,9 @@ export interface InitParams {
   modelUrl: string;
   /** Log WGSL compile errors to the console (?debug=shaders), for diagnosing WebGPU failures. */
   debugShaders: boolean;
+  /** Test hooks (?debug=hooks): `loseDevice` destroys the GPU device, an image whose bytes start
+   * with "CLIP-DEBUG-CRASH" makes the worker fail uncaught while embedding it. */
+  debugHooks?: boolean;
 }
 
 export interface InitResult {
@@ -148,6 +151,8 @@ export interface Api {
   classify: { params: ClassifyParams; result: ClassifyResult };
   forget: { params: ForgetParams; result: { forgotten: boolean } };
   presetTop: { params: PresetTopParams; result: PresetTopResult };
+  /** Test hook (only with `debugHooks`): destroy the WebGPU device, as a driver reset would. */
+  loseDevice: { params: Record<string, never>; result: { destroyed: boolean } };
 }
 
 export type Method = keyof Api;
@@ -193,7 +198,21 @@ export interface PanicEvent {
   message: string;
 }
 
-export type WorkerEvent = ProgressEvent | BackendEvent | StageEvent | PanicEvent;
+/** The worker began answering request `id` (so a crash can be pinned on the request in flight). */
+export interface StartedEvent {
+  kind: "event";
+  event: "started";
+  id: number;
+}
+
+/** The WebGPU device is gone (driver reset, GPU removed, or destroyed); the engine cannot go on. */
+export interface DeviceLostEvent {
+  kind: "event";
+  event: "device-lost";
+  message: string;
+}
+
+export type WorkerEvent = ProgressEvent | BackendEvent | StageEvent | PanicEvent | StartedEvent | DeviceLostEvent;
 
 export type FromWorker = Response | WorkerEvent;
 

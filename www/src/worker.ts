@@ -91,6 +91,7 @@ async function pump(): Promise<void> {
   running = true;
   try {
     for (let request = takeNext(); request; request = takeNext()) {
+      post({ kind: "event", event: "started", id: request.id });
       try {
         const result = await handle(request);
         post({ kind: "response", id: request.id, ok: true, result });
@@ -121,6 +122,8 @@ function handle(request: Request): Promise<Api[Method]["result"]> {
       return Promise.resolve({ forgotten: embeddings.delete(request.params.imageId) });
     case "presetTop":
       return Promise.resolve(presetTop(request.params));
+    case "loseDevice":
+      return Promise.resolve(loseDevice());
   }
 }
 
@@ -147,8 +150,10 @@ async function initialize(params: InitParams): Promise<InitResult> {
     wasmReady = null;
     throw new Error(`The WebAssembly module could not be started (${messageOf(error)}).`);
   }
+  debugHooks = params.debugHooks === true;
   if (!engine) {
     if (params.debugShaders) reportShaderErrors();
+    if (params.preferGpu) watchDevice();
     stage(params.preferGpu ? "asking the browser for WebGPU" : "starting the CPU backend");
     engine = await Engine.create(params.preferGpu);
   }
@@ -222,6 +227,34 @@ async function initialize(params: InitParams): Promise<InitResult> {
     cachedBytes: fetched.reduce((sum, f) => sum + (f.fromCache ? f.bytes.byteLength : 0), 0),
     ms: performance.now() - started,
   };
+}
+
+let debugHooks = false;
+/** The WebGPU device the engine got (kept only to watch it and for the test hook). */
+let gpuDevice: { destroy(): void; lost: Promise<{ reason: string; message: string }> } | null = null;
+
+/** Tell the page when the device is lost (driver reset, GPU unplugged, tab in the background too
+ * long): every later GPU call would fail, so the page moves the engine to the CPU. */
+function watchDevice(): void {
+  type Device = NonNullable<typeof gpuDevice>;
+  type RequestDevice = (this: unknown, descriptor?: unknown) => Promise<Device>;
+  const proto = (globalThis as unknown as { GPUAdapter?: { prototype: { requestDevice: RequestDevice } } }).GPUAdapter?.prototype;
+  if (!proto) return;
+  const request = proto.requestDevice;
+  proto.requestDevice = async function (descriptor) {
+    const device = await request.call(this, descriptor);
+    gpuDevice = device;
+    void device.lost.then((info) => {
+      post({ kind: "event", event: "device-lost", message: info.message || `the device was ${info.reason || "lost"}` });
+    });
+    return device;
+  };
+}
+
+function loseDevice(): { destroyed: boolean } {
+  if (!debugHooks) throw new Error("test hooks are off (add ?debug=hooks to the address)");
+  gpuDevice?.destroy();
+  return { destroyed: gpuDevice !== null };
 }
 
 /** ?debug=shaders: print each WGSL compile error with its source line (WebGPU only names the failing module). */
@@ -366,8 +399,18 @@ function ready(): Engine {
   return engine;
 }
 
+const CRASH_MARK = new TextEncoder().encode("CLIP-DEBUG-CRASH");
+
 async function embed(params: EmbedParams): Promise<EmbedResult> {
   const engine = ready();
+  const head = new Uint8Array(params.bytes, 0, Math.min(CRASH_MARK.length, params.bytes.byteLength));
+  if (debugHooks && head.every((b, i) => b === CRASH_MARK[i]) && head.length === CRASH_MARK.length) {
+    // Test hook: fail uncaught, as a crash in the engine would, without answering.
+    setTimeout(() => {
+      throw new Error("simulated crash while embedding this image");
+    });
+    return new Promise<never>(() => undefined);
+  }
   const started = performance.now();
   const embedding = await engine.embedImage(new Uint8Array(params.bytes));
   embeddings.set(params.imageId, embedding);
