@@ -14,6 +14,7 @@ pub mod model;
 pub mod pipeline;
 pub mod preprocess;
 pub mod presets;
+pub mod search;
 pub mod tokenizer;
 pub mod zero_shot;
 

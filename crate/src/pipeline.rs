@@ -321,6 +321,16 @@ impl Clip {
         })
     }
 
+    /// Rank image embeddings by their cosine to a text, highest first (the text as typed, no
+    /// template: retrieval compares a caption with images).
+    pub async fn search_text(&mut self, query: &str, image_embeddings: &[Vec<f32>]) -> Result<Vec<(usize, f32)>> {
+        if query.trim().is_empty() {
+            return Err(ClipError::Input("the search query is empty".into()));
+        }
+        let text = self.embed_texts(&[query]).await?;
+        Ok(crate::search::rank(&text[0], image_embeddings))
+    }
+
     /// Encoded images + labels + templates → probabilities per image, in label order.
     pub async fn classify(&mut self, images: &[&[u8]], labels: &[&str], templates: &[&str]) -> Result<Classification> {
         zero_shot::prompts(labels, templates)?; // reject bad labels/templates before any model work

@@ -235,6 +235,27 @@ impl Engine {
         .to_string())
     }
 
+    /// Rank images by cosine to a text (as typed) or, with `query_embedding`, to an image.
+    /// JSON: `[{"index", "cosine"}, ...]`, highest first.
+    pub async fn search(
+        &self,
+        query: String,
+        query_embedding: Option<Vec<f32>>,
+        image_embeddings: Vec<f32>,
+        count: usize,
+    ) -> Result<String, JsError> {
+        let cell = self.clip.clone();
+        let mut clip = loaded_mut(&cell)?;
+        let images = split_embeddings(&image_embeddings, count)?;
+        let ranked = match query_embedding {
+            Some(embedding) => crate::search::rank(&embedding, &images),
+            None => clip.search_text(&query, &images).await.map_err(js_error)?,
+        };
+        let out: Vec<serde_json::Value> =
+            ranked.iter().map(|(index, cosine)| serde_json::json!({ "index": index, "cosine": cosine })).collect();
+        Ok(serde_json::Value::Array(out).to_string())
+    }
+
     /// The CLIP paper's prompt presets, as JSON (`{"presets": [{"name", "title", "source", "labels", "templates"}]}`).
     pub fn presets() -> String {
         crate::presets::json().to_string()

@@ -318,3 +318,45 @@ fn rewrite_tensor(from: &Path, to: &Path, name: &str, shrink: bool) {
         .collect();
     safetensors::serialize_to_file(views, None, to).unwrap();
 }
+
+/// `clip search`: a text ranks images, an image ranks images; each cosine is the one `clip embed`
+/// gives, highest first.
+#[test]
+fn search_ranks_images_by_cosine_to_a_text_or_an_image() {
+    let dir = fixture("tiny-quickgelu");
+    let files: Vec<PathBuf> = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"].iter().map(|f| image(f)).collect();
+    let mut args = vec!["search", "--model", s(&dir)];
+    for f in &files {
+        args.extend(["--image", s(f)]);
+    }
+    let mut embed = vec!["embed", "--model", s(&dir), "--text", "a rocket on its launch pad"];
+    for f in &files {
+        embed.extend(["--image", s(f)]);
+    }
+    let embedded = ok_json(&embed);
+    let images: Vec<Vec<f32>> = embedded["images"].as_array().unwrap().iter().map(floats).collect();
+    let text = floats(&embedded["texts"][0]);
+
+    let mut by_text = args.clone();
+    by_text.extend(["--query", "a rocket on its launch pad"]);
+    let out = ok_json(&by_text);
+    let results = out["results"].as_array().unwrap();
+    assert_eq!(results.len(), files.len());
+    let shown: Vec<f32> = results.iter().map(|r| r["cosine"].as_f64().unwrap() as f32).collect();
+    assert!(shown.windows(2).all(|w| w[0] >= w[1]), "highest first: {shown:?}");
+    for r in results {
+        let i = files.iter().position(|f| s(f) == r["image"].as_str().unwrap()).unwrap();
+        assert!((r["cosine"].as_f64().unwrap() as f32 - cosine(&text, &images[i])).abs() < 1e-5);
+    }
+
+    let mut by_image = args.clone();
+    by_image.extend(["--query-image", s(&files[1])]);
+    let out = ok_json(&by_image);
+    assert_eq!(out["results"][0]["image"], s(&files[1]), "an image is most similar to itself");
+    assert!((out["results"][0]["cosine"].as_f64().unwrap() - 1.0).abs() < 1e-5);
+
+    fails_cleanly(&args, "--query");
+    let mut empty = args.clone();
+    empty.extend(["--query", "  "]);
+    fails_cleanly(&empty, "the search query is empty");
+}

@@ -368,6 +368,45 @@ for (const mode of ["webgpu", "cpu"]) {
       assertMatchesCli(await bars(card(page, "chelsea.png")), labels, expected.results[0], "after the device loss");
     });
 
+    test("search ranks the gallery as the CLI does, by a text and by an image", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await page.waitForFunction(
+        () => [...document.querySelectorAll('[data-testid="image-card"][data-example]')].filter((c) => c.dataset.status === "ready").length === 4,
+        null,
+        { timeout: WORK_MS },
+      );
+      const names = await page.locator('[data-testid="image-card"][data-example]').evaluateAll((els) => els.map((e) => e.dataset.name));
+      const files = names.map((n) => join(DIST, "examples", n));
+      const ranking = async (query) => {
+        await page.waitForFunction((q) => document.querySelector('[data-testid="search-status"]').dataset.query === q, query, { timeout: WORK_MS });
+        await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="image-card"][data-example]')].every((c) => c.dataset.searchRank !== undefined), null, { timeout: WORK_MS });
+        const shown = await page.locator('[data-testid="image-card"][data-example]').evaluateAll((els) =>
+          els.map((e) => ({ name: e.dataset.name, rank: Number(e.dataset.searchRank), cosine: Number(e.dataset.searchCosine) })),
+        );
+        return shown.sort((a, b) => a.rank - b.rank);
+      };
+      const check = (shown, expected, what) => {
+        assert.equal(shown.length, expected.results.length, what);
+        shown.forEach((s, i) => {
+          const want = expected.results[i];
+          assert.ok(Math.abs(s.cosine - want.cosine) <= TOLERANCE, `${what} #${i + 1}: cosine ${s.cosine} vs ${want.cosine}`);
+          const tied = expected.results.filter((r) => Math.abs(r.cosine - s.cosine) <= TOLERANCE).map((r) => r.image.split("/").pop());
+          assert.ok(tied.includes(s.name), `${what} #${i + 1}: ${s.name} vs ${want.image}`);
+        });
+      };
+      const text = "a rocket on its launch pad";
+      await page.locator('[data-testid="search-input"]').fill(text);
+      const imageArgs = files.flatMap((f) => ["--image", f]);
+      check(await ranking(text), await clipJson(["search", "--model", MODEL, ...imageArgs, "--query", text]), "text search");
+
+      const chelsea = page.locator('[data-testid="image-card"][data-example][data-name="chelsea.jpg"]');
+      await chelsea.locator('[data-testid="find-similar"]').click();
+      const byImage = await ranking("image:chelsea.jpg");
+      assert.equal(byImage[0].name, "chelsea.jpg");
+      check(byImage, await clipJson(["search", "--model", MODEL, ...imageArgs, "--query-image", join(DIST, "examples", "chelsea.jpg")]), "find similar");
+      await assertBackend(page);
+    });
+
     test("a reload reads the bundle from the Cache API", { timeout: TEST_MS }, async (t) => {
       const page = await open(t); // the earlier tests (same profile) stored it; make sure anyway
       await page.reload();

@@ -189,6 +189,7 @@ function addImage(name: string, blob: Blob, example = false, truth: string | nul
     onRemove: () => removeImage(item),
     onCompare: () => setCompareSubject(item),
     onTruth: () => void runAB(),
+    onSimilar: () => similarTo(item),
   });
   card.setTruthOptions(labelEditor.values(), truth);
   const item: Item = { id, name, blob, url, example, embedded: false, failed: false, card };
@@ -221,6 +222,7 @@ async function embed(item: Item): Promise<void> {
       void classifyLabelSet();
     }
     if (item.card.trueLabel !== null) void runAB();
+    if (searchQuery !== null) void runSearch();
   } catch (error) {
     if (error instanceof CrashError) return; // the restarted worker embeds it again
     failImage(item, `This image could not be classified: ${messageOf(error)}`);
@@ -733,6 +735,68 @@ byId("ab-load").addEventListener("click", async () => {
     }),
   );
 });
+
+// ---------------------------------------------------------------------------------------------
+// Search: a text (as typed) or an image ranks the gallery by cosine, live as you type
+
+const searchInput = byId<HTMLInputElement>("search-input");
+const searchStatus = byId("search-status");
+const searchClear = byId<HTMLButtonElement>("search-clear");
+let searchQuery: { text: string } | { imageId: string; name: string } | null = null;
+let searchGeneration = 0;
+let searchDebounce: ReturnType<typeof setTimeout> | undefined;
+
+searchInput.addEventListener("input", () => {
+  clearTimeout(searchDebounce);
+  const text = searchInput.value.trim();
+  searchQuery = text ? { text } : null;
+  searchDebounce = setTimeout(() => void runSearch(), DEBOUNCE_MS);
+});
+searchClear.addEventListener("click", () => {
+  searchInput.value = "";
+  searchQuery = null;
+  void runSearch();
+});
+
+function similarTo(item: Item): void {
+  if (!item.embedded) return;
+  searchInput.value = "";
+  searchQuery = { imageId: item.id, name: item.name };
+  void runSearch();
+}
+
+async function runSearch(): Promise<void> {
+  const generation = ++searchGeneration;
+  if (searchQuery === null) {
+    for (const item of items) item.card.setRank(null);
+    searchClear.hidden = true;
+    searchStatus.textContent = "The text tower ranks images too: type a description, or use “find similar” on an image.";
+    delete searchStatus.dataset.query;
+    return;
+  }
+  const ready = items.filter((i) => i.embedded && !i.failed);
+  if (!modelReady || ready.length === 0) return;
+  const query = searchQuery;
+  let result;
+  try {
+    result = await client.call("search", {
+      channel: "search",
+      generation,
+      imageIds: ready.map((i) => i.id),
+      query: "text" in query ? { text: query.text } : { imageId: query.imageId },
+    });
+  } catch (error) {
+    if (error instanceof SupersededError || error instanceof CrashError || generation !== searchGeneration) return;
+    searchStatus.textContent = sentence(messageOf(error));
+    return;
+  }
+  if (generation !== searchGeneration) return;
+  result.ranked.forEach((r, rank) => items.find((i) => i.id === r.imageId)?.card.setRank(rank, r.cosine));
+  searchClear.hidden = false;
+  const what = "text" in query ? `“${query.text}”` : `${query.name}`;
+  searchStatus.dataset.query = "text" in query ? query.text : `image:${query.name}`;
+  searchStatus.textContent = `${ready.length} image${ready.length === 1 ? "" : "s"} ranked by cosine to ${what} in ${milliseconds(result.ms)}, most similar first.`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Adding images: file picker, drag and drop, paste, webcam

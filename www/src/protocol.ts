@@ -123,6 +123,21 @@ export interface ForgetParams {
   imageId: string;
 }
 
+/** Rank images by cosine to a text (as typed) or to one of the images. */
+export interface SearchParams {
+  channel: string;
+  generation: number;
+  imageIds: string[];
+  /** A text query, or the id of the image to find similar ones to. */
+  query: { text: string } | { imageId: string };
+}
+
+export interface SearchResult {
+  /** Highest cosine first. */
+  ranked: { imageId: string; cosine: number }[];
+  ms: number;
+}
+
 /** Top classes of a preset with its precomputed classifier (ImageNet: 1000 classes × 80 templates). */
 export interface PresetTopParams {
   preset: string;
@@ -151,6 +166,7 @@ export interface Api {
   classify: { params: ClassifyParams; result: ClassifyResult };
   forget: { params: ForgetParams; result: { forgotten: boolean } };
   presetTop: { params: PresetTopParams; result: PresetTopResult };
+  search: { params: SearchParams; result: SearchResult };
   /** Test hook (only with `debugHooks`): destroy the WebGPU device, as a driver reset would. */
   loseDevice: { params: Record<string, never>; result: { destroyed: boolean } };
 }

@@ -20,6 +20,8 @@ import type {
   PresetTopParams,
   PresetTopResult,
   Request,
+  SearchParams,
+  SearchResult,
   Scores,
   TopClass,
 } from "./protocol";
@@ -72,7 +74,7 @@ function panicMessage(text: string): string {
 
 scope.onmessage = (event) => {
   const request = event.data;
-  if (request.method === "classify") {
+  if (request.method === "classify" || request.method === "search") {
     const { channel, generation } = request.params;
     newestGeneration.set(channel, Math.max(newestGeneration.get(channel) ?? -Infinity, generation));
   }
@@ -122,6 +124,8 @@ function handle(request: Request): Promise<Api[Method]["result"]> {
       return Promise.resolve({ forgotten: embeddings.delete(request.params.imageId) });
     case "presetTop":
       return Promise.resolve(presetTop(request.params));
+    case "search":
+      return search(request.params);
     case "loseDevice":
       return Promise.resolve(loseDevice());
   }
@@ -426,6 +430,23 @@ function gather(imageIds: string[]): { ids: string[]; missing: string[]; flat: F
   const flat = new Float32Array(ids.length * dim);
   ids.forEach((id, i) => flat.set(embeddings.get(id)!, i * dim));
   return { ids, missing, flat };
+}
+
+async function search(params: SearchParams): Promise<SearchResult> {
+  if (params.generation < (newestGeneration.get(params.channel) ?? -Infinity)) throw new Superseded("superseded");
+  const engine = ready();
+  const { ids, flat } = gather(params.imageIds);
+  const started = performance.now();
+  let json: string;
+  if ("text" in params.query) {
+    json = await engine.search(params.query.text, undefined, flat, ids.length);
+  } else {
+    const query = embeddings.get(params.query.imageId);
+    if (!query) throw new Error("that image has no embedding yet");
+    json = await engine.search("", query, flat, ids.length);
+  }
+  const ranked = (JSON.parse(json) as { index: number; cosine: number }[]).map((r) => ({ imageId: ids[r.index]!, cosine: r.cosine }));
+  return { ranked, ms: performance.now() - started };
 }
 
 function presetTop(params: PresetTopParams): PresetTopResult {

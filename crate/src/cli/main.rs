@@ -81,6 +81,19 @@ enum Command {
     },
     /// The CLIP paper's prompt presets, in full: {"presets": [{"name", "title", "source", "labels", "templates"}]}
     Presets,
+    /// Rank images by cosine to a text or to another image: {"results": [{"image", "cosine"}, ...]}, highest first
+    Search {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long = "image", required = true)]
+        images: Vec<PathBuf>,
+        /// A text, as typed (no template)
+        #[arg(long, conflicts_with = "query_image", required_unless_present = "query_image")]
+        query: Option<String>,
+        /// An image to find similar ones to
+        #[arg(long)]
+        query_image: Option<PathBuf>,
+    },
     /// Convert a Hugging Face checkpoint to a web bundle (manifest.json, vision.bpk, text.bpk, tokenizer.json)
     Convert {
         /// Hugging Face model directory
@@ -266,6 +279,25 @@ fn run(cli: Cli) -> Result<serde_json::Value> {
             }))
         }
         Command::Presets => Ok(json!({ "presets": clip::presets::all() })),
+        Command::Search { model, images, query, query_image } => {
+            let mut clip = load_model(&model)?;
+            let pixels = preprocess_images(&clip, &images)?;
+            let embeddings = pollster::block_on(clip.embed_pixels(&pixels))?;
+            let ranked = match (query, query_image) {
+                (Some(text), _) => pollster::block_on(clip.search_text(&text, &embeddings))?,
+                (None, Some(path)) => {
+                    let pixels = preprocess_images(&clip, std::slice::from_ref(&path))?;
+                    let query = pollster::block_on(clip.embed_pixels(&pixels))?;
+                    clip::search::rank(&query[0], &embeddings)
+                }
+                (None, None) => return Err(ClipError::Input("give --query or --query-image".into())),
+            };
+            let results: Vec<_> = ranked
+                .iter()
+                .map(|(i, cosine)| json!({ "image": images[*i].display().to_string(), "cosine": cosine }))
+                .collect();
+            Ok(json!({ "backend": clip.backend().description, "results": results }))
+        }
         Command::Convert { from, out, precision, source_repo, source_revision, classifiers } => {
             convert(&from, &out, &precision, source_repo, source_revision, &classifiers)
         }

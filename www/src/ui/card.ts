@@ -11,6 +11,8 @@ export interface CardHandlers {
   onCompare: () => void;
   /** The visitor set (or cleared, with null) the image's true label. */
   onTruth: (label: string | null) => void;
+  /** Rank the other images by their similarity to this one. */
+  onSimilar: () => void;
 }
 
 export class Card {
@@ -24,6 +26,8 @@ export class Card {
   private readonly imageMeta: HTMLSpanElement;
   private readonly textMeta: HTMLSpanElement;
   private readonly compareButton: HTMLButtonElement;
+  private readonly similarButton: HTMLButtonElement;
+  private readonly rankBadge: HTMLSpanElement;
 
   constructor(name: string, url: string, example: boolean, handlers: CardHandlers) {
     const img = h("img", { src: url, alt: name, loading: "lazy", decoding: "async" });
@@ -33,6 +37,9 @@ export class Card {
     this.textMeta = h("span", { class: "meta-text" });
     this.compareButton = h("button", { type: "button", class: "link", title: "Show this image in the “Wording matters” panel" }, "compare wording");
     this.compareButton.addEventListener("click", handlers.onCompare);
+    this.similarButton = h("button", { type: "button", class: "link", "data-testid": "find-similar", title: "Rank the other images by how similar CLIP finds them to this one" }, "find similar");
+    this.similarButton.addEventListener("click", handlers.onSimilar);
+    this.rankBadge = h("span", { class: "rank-badge", "data-testid": "search-cosine", hidden: "" });
     const remove = h("button", { type: "button", class: "remove", "aria-label": `remove ${name}`, title: "Remove" }, "×");
     remove.addEventListener("click", handlers.onRemove);
     this.top = h("section", { class: "preset-top", "data-testid": "preset-top", hidden: "" });
@@ -52,9 +59,9 @@ export class Card {
         h(
           "div",
           { class: "card-info" },
-          h("header", { class: "card-head" }, h("span", { class: "card-name", title: name }, name), example ? h("span", { class: "tag" }, "example") : null, remove),
+          h("header", { class: "card-head" }, h("span", { class: "card-name", title: name }, name), example ? h("span", { class: "tag" }, "example") : null, this.rankBadge, remove),
           this.statusLine,
-          h("p", { class: "card-meta" }, this.imageMeta, this.textMeta, " ", this.compareButton),
+          h("p", { class: "card-meta" }, this.imageMeta, this.textMeta, " ", this.compareButton, " ", this.similarButton),
           h("label", { class: "truth-line" }, "true label: ", this.truth),
         ),
       ),
@@ -98,6 +105,7 @@ export class Card {
     this.statusLine.hidden = message === "";
     this.statusLine.classList.toggle("error", status === "error");
     this.compareButton.hidden = status === "error";
+    this.similarButton.hidden = status === "error";
     if (status === "error") {
       this.bars.clear();
       this.heatmap.clear();
@@ -133,6 +141,22 @@ export class Card {
     this.element.dataset.templates = JSON.stringify(templates);
     this.element.dataset.scale = String(logitScale ?? "");
     this.textMeta.textContent = ` · text batch ${milliseconds(batch.ms)}: ${batch.encoded} of ${batch.prompts} prompt${batch.prompts === 1 ? "" : "s"} newly encoded`;
+  }
+
+  /** Place in a search's ranking (0 = best) and its cosine; null clears it. */
+  setRank(rank: number | null, cosine = 0): void {
+    if (rank === null) {
+      this.element.style.removeProperty("order");
+      delete this.element.dataset.searchRank;
+      delete this.element.dataset.searchCosine;
+      this.rankBadge.hidden = true;
+      return;
+    }
+    this.element.style.order = String(rank);
+    this.element.dataset.searchRank = String(rank);
+    this.element.dataset.searchCosine = String(cosine);
+    this.rankBadge.hidden = false;
+    this.rankBadge.textContent = `#${rank + 1} · cos ${cosine.toFixed(3)}`;
   }
 
   setComparing(on: boolean): void {
