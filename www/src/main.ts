@@ -6,7 +6,7 @@ import { CrashError, SupersededError, WorkerClient, type Crash } from "./client"
 import { hasPlaceholder, type ClassifyResult, type InitResult, type ModelInfo, type Preset, type ProgressEvent, type WorkerEvent } from "./protocol";
 import { BarList } from "./ui/bars";
 import { Card } from "./ui/card";
-import { byId, h, megabytes, milliseconds, percent, sentence } from "./ui/dom";
+import { bestIndex, byId, h, megabytes, milliseconds, percent, sentence } from "./ui/dom";
 import { ListEditor } from "./ui/list-editor";
 
 // ---------------------------------------------------------------------------------------------
@@ -334,7 +334,7 @@ async function classifyCompare(): Promise<void> {
   const generation = ++compareGeneration;
   const labels = labelEditor.values();
   const ask = (channel: string, template: string) =>
-    client.call("classify", { channel, generation, imageIds: [item.id], labels, templates: [template] });
+    client.call("classify", { channel, generation, imageIds: [item.id], labels, templates: [template], ...(scale === null ? {} : { scale }) });
   let bare: ClassifyResult;
   let photo: ClassifyResult;
   try {
@@ -351,8 +351,8 @@ async function classifyCompare(): Promise<void> {
   const b = bare.scores[item.id];
   const p = photo.scores[item.id];
   if (!b || !p) return;
-  compareBars.bare.update(bare.labels, b.probs, b.cosine, model?.logitScale);
-  compareBars.photo.update(photo.labels, p.probs, p.cosine, model?.logitScale);
+  compareBars.bare.update(bare.labels, b.probs, b.cosine, scale ?? model?.logitScale);
+  compareBars.photo.update(photo.labels, p.probs, p.cosine, scale ?? model?.logitScale);
   // The label whose probability moves most between the two wordings (display arithmetic only).
   let most = 0;
   bare.labels.forEach((_, i) => {
@@ -596,9 +596,8 @@ async function classifyLabelSet(): Promise<void> {
   if (!b || !a) return;
   labelSetBars.before.update(before.labels, b.probs, b.cosine, scale ?? model?.logitScale);
   labelSetBars.after.update(after.labels, a.probs, a.cosine, scale ?? model?.logitScale);
-  const top = (p: number[]) => p.reduce((best, v, i) => (v > (p[best] ?? -1) ? i : best), 0);
-  const tb = top(b.probs);
-  const ta = top(a.probs);
+  const tb = bestIndex(b.probs);
+  const ta = bestIndex(a.probs);
   const was = before.labels[tb] ?? "";
   const now = after.labels[ta] ?? "";
   labelSetVerdict.dataset.changed = String(ta !== tb);
@@ -679,10 +678,7 @@ async function runAB(): Promise<void> {
   if (generation !== abGeneration) return;
   abResult.classList.remove("stale");
   // Which label each set picks for each image (the most probable one, as Rust scored them).
-  const pick = (result: ClassifyResult, item: Item) => {
-    const p = result.scores[item.id]?.probs ?? [];
-    return result.labels[p.reduce((best, v, i) => (v > (p[best] ?? -1) ? i : best), 0)] ?? "";
-  };
+  const pick = (result: ClassifyResult, item: Item) => result.labels[bestIndex(result.scores[item.id]?.probs ?? [])] ?? "";
   const rows = labelled.map((item) => ({ item, a: pick(resultA, item), b: pick(resultB, item), truth: item.card.trueLabel! }));
   const right = (key: "a" | "b") => rows.filter((r) => r[key] === r.truth).length;
   const [ra, rb] = [right("a"), right("b")];

@@ -50,3 +50,8 @@ export function sentence(text: string): string {
   const first = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
   return /[.!?]$/.test(first) ? first : `${first}.`;
 }
+
+/** Index of the largest value (the first of equals), e.g. the label a set of probabilities picks. */
+export function bestIndex(values: number[]): number {
+  return values.reduce((best, v, i) => (v > (values[best] ?? -Infinity) ? i : best), 0);
+}

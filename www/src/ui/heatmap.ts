@@ -2,12 +2,7 @@
 // probabilities beside the ensemble's, and which templates move the answer. Every number is
 // Rust's; this file only lays them out.
 
-import { h, percent } from "./dom";
-
-/** Index of the largest value (ties: the first). */
-function best(values: number[]): number {
-  return values.reduce((b, v, i) => (v > (values[b] ?? -Infinity) ? i : b), 0);
-}
+import { bestIndex as best, h, percent } from "./dom";
 
 export class Heatmap {
   readonly element: HTMLDetailsElement;
