@@ -105,12 +105,6 @@ impl Clip {
         Ok(Clip { backend, config, preprocess, tokenizer, vision, text, logit_scale, classifiers, text_cache: HashMap::new() })
     }
 
-    /// Take the model apart (for conversion).
-    pub fn into_parts(self) -> ModelParts {
-        let Clip { config, preprocess, tokenizer, vision, text, logit_scale, classifiers, .. } = self;
-        ModelParts { config, preprocess, tokenizer, vision, text, logit_scale, classifiers }
-    }
-
     fn vision(&self) -> Result<&VisionTower> {
         self.vision.as_ref().ok_or_else(|| ClipError::Input("this model was loaded without its vision tower".into()))
     }
@@ -232,13 +226,8 @@ impl Clip {
         Ok(features)
     }
 
-    /// One unit-length embedding per label: the ensemble of its prompts over all templates.
-    pub async fn class_embeddings(&mut self, labels: &[&str], templates: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let labels: Vec<Label> = labels.iter().map(|l| Label::from(*l)).collect();
-        self.label_embeddings(&labels, templates).await
-    }
-
-    /// [`Self::class_embeddings`] for labels that may have several names.
+    /// One unit-length embedding per label: the ensemble of its prompts (every name in every
+    /// template).
     pub async fn label_embeddings(&mut self, labels: &[Label], templates: &[&str]) -> Result<Vec<Vec<f32>>> {
         let rows = self.template_rows(labels, templates).await?;
         Ok(rows.iter().map(|rows| zero_shot::ensemble_rows(rows)).collect())

@@ -357,7 +357,6 @@ fn convert(
             step(&format!("encoding the {} preset's {count} prompts for its classifier", preset.name));
             let started = std::time::Instant::now();
             let classes = pollster::block_on(text.label_embeddings(&preset.labels, &templates))?;
-            text.clear_text_cache();
             step(&format!("  {} classes in {:.1} s", classes.len(), started.elapsed().as_secs_f64()));
             bundle.add_classifier(&Classifier { preset: preset.name.clone(), templates: templates.len(), classes })?;
         }
