@@ -2,7 +2,7 @@
 //!
 //! The data path, one module per step:
 //! bytes → [`preprocess`] → [`model`] towers (weights by [`loader`], text by [`tokenizer`])
-//! → embeddings → [`zero_shot`] scores. [`pipeline::Clip`] strings them together.
+//! → embeddings → [`zero_shot`] scores ([`search`] ranks, [`probe`] fits a few-shot baseline). [`pipeline::Clip`] strings them together.
 //! Nothing here touches a filesystem or a thread except behind `cfg(not(target_family = "wasm"))`.
 
 pub mod backend;
@@ -14,6 +14,7 @@ pub mod model;
 pub mod pipeline;
 pub mod preprocess;
 pub mod presets;
+pub mod probe;
 pub mod search;
 pub mod tokenizer;
 pub mod zero_shot;

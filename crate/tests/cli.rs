@@ -360,3 +360,56 @@ fn search_ranks_images_by_cosine_to_a_text_or_an_image() {
     empty.extend(["--query", "  "]);
     fails_cleanly(&empty, "the search query is empty");
 }
+
+#[test]
+fn probe_matches_scikit_learn_and_sits_beside_zero_shot() {
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("tests/fixtures/probe/reference.json")).unwrap(),
+    )
+    .unwrap();
+    let tiny = &reference["tiny"];
+    let dir = fixture(tiny["model"].as_str().unwrap());
+    let train: Vec<String> = tiny["train"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| format!("{}={}", t["label"].as_str().unwrap(), s(&image(t["image"].as_str().unwrap()))))
+        .collect();
+    let test: Vec<PathBuf> = tiny["test"].as_array().unwrap().iter().map(|t| image(t.as_str().unwrap())).collect();
+    let mut args = vec!["probe", "--model", s(&dir)];
+    for t in &train {
+        args.extend(["--train", t.as_str()]);
+    }
+    for t in &test {
+        args.extend(["--test", s(t)]);
+    }
+    let out = ok_json(&args);
+    assert_eq!(out["labels"], tiny["labels"], "labels in order of first appearance");
+    let labels: Vec<&str> = tiny["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    let mut classify = vec!["classify", "--model", s(&dir)];
+    for l in &labels {
+        classify.extend(["--label", l]);
+    }
+    for t in &test {
+        classify.extend(["--image", s(t)]);
+    }
+    let zero_shot = ok_json(&classify);
+    let mut worst = 0f32;
+    for (i, result) in out["results"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(result["image"], s(&test[i]));
+        worst = worst.max(max_abs_diff(&floats(&result["probs"]), &floats(&tiny["probs"][i])));
+        assert!(max_abs_diff(&floats(&result["zero_shot"]), &floats(&zero_shot["results"][i]["probs"])) < 1e-6);
+    }
+    eprintln!("clip probe vs scikit-learn: max |Δp| = {worst:.2e}");
+    assert!(worst < 5e-3, "probe probabilities differ from scikit-learn's by {worst}");
+
+    // Bad input: one line each.
+    let base = ["probe", "--model", s(&dir), "--test", s(&test[0])];
+    let one_label = format!("cat={}", s(&image("chelsea.png")));
+    fails_cleanly(&[&base[..], &["--train", &one_label]].concat(), "at least two different labels");
+    fails_cleanly(&[&base[..], &["--train", "chelsea.png"]].concat(), "LABEL=IMAGE");
+    let two = format!("dog={}", s(&image("coffee.png")));
+    fails_cleanly(&[&base[..], &["--train", &one_label, "--train", &two, "--c", "0"]].concat(), "positive number");
+    let missing = "cat=/no/such/image.png";
+    fails_cleanly(&[&base[..], &["--train", missing, "--train", &two]].concat(), "no such file");
+}

@@ -94,6 +94,23 @@ enum Command {
         #[arg(long)]
         query_image: Option<PathBuf>,
     },
+    /// Few-shot linear probe beside zero-shot: {"labels", "results": [{"image", "probs", "zero_shot"}, ...]}
+    Probe {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// A training example, LABEL=IMAGE (labels keep the order they first appear in)
+        #[arg(long = "train", required = true)]
+        train: Vec<String>,
+        /// An image to classify with the probe and with zero-shot
+        #[arg(long = "test", required = true)]
+        test: Vec<PathBuf>,
+        /// Inverse L2 penalty, as scikit-learn's LogisticRegression(C=...)
+        #[arg(long, default_value_t = clip::probe::DEFAULT_C)]
+        c: f64,
+        /// Zero-shot template(s) for the same labels [default: "a photo of a {}."]
+        #[arg(long = "template")]
+        templates: Vec<String>,
+    },
     /// Convert a Hugging Face checkpoint to a web bundle (manifest.json, vision.bpk, text.bpk, tokenizer.json)
     Convert {
         /// Hugging Face model directory
@@ -298,6 +315,7 @@ fn run(cli: Cli) -> Result<serde_json::Value> {
                 .collect();
             Ok(json!({ "backend": clip.backend().description, "results": results }))
         }
+        Command::Probe { model, train, test, c, templates } => probe(&model, &train, &test, c, templates),
         Command::Convert { from, out, precision, source_repo, source_revision, classifiers } => {
             convert(&from, &out, &precision, source_repo, source_revision, &classifiers)
         }
@@ -366,6 +384,48 @@ fn convert(
     let total: u64 = bundle.manifest.files.values().map(|f| f.bytes).sum();
     step(&format!("done: {:.1} MB in all", total as f64 / 1e6));
     Ok(serde_json::to_value(&bundle.manifest.files).unwrap_or_default())
+}
+
+fn probe(model: &ModelArgs, train: &[String], test: &[PathBuf], c: f64, templates: Vec<String>) -> Result<serde_json::Value> {
+    let mut labels: Vec<String> = Vec::new();
+    let mut classes = Vec::new();
+    let mut train_images = Vec::new();
+    for example in train {
+        let (label, image) = example
+            .split_once('=')
+            .map(|(l, i)| (l.trim(), i))
+            .filter(|(l, i)| !l.is_empty() && !i.is_empty())
+            .ok_or_else(|| ClipError::Input(format!("--train wants LABEL=IMAGE, not {example:?}")))?;
+        let class = match labels.iter().position(|l| l == label) {
+            Some(class) => class,
+            None => {
+                labels.push(label.to_string());
+                labels.len() - 1
+            }
+        };
+        classes.push(class);
+        train_images.push(PathBuf::from(image));
+    }
+    let templates = if templates.is_empty() { vec![DEFAULT_TEMPLATE.to_string()] } else { templates };
+    let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
+    let zero_shot_labels: Vec<Label> = labels.iter().map(|l| Label::Name(l.clone())).collect();
+    clip::zero_shot::class_prompts(&zero_shot_labels, &templates)?;
+
+    let mut clip = load_model(model)?;
+    let train_embeddings = pollster::block_on(clip.embed_pixels(&preprocess_images(&clip, &train_images)?))?;
+    let test_embeddings = pollster::block_on(clip.embed_pixels(&preprocess_images(&clip, test)?))?;
+    let examples: Vec<_> = classes.into_iter().zip(train_embeddings).collect();
+    let fitted = clip::probe::fit(&examples, labels.len(), c)?;
+    let zero_shot = pollster::block_on(clip.zero_shot(&test_embeddings, &zero_shot_labels, &templates, Default::default()))?;
+    let results: Vec<_> = test
+        .iter()
+        .zip(&test_embeddings)
+        .zip(zero_shot.scores)
+        .map(|((file, embedding), scores)| {
+            json!({ "image": file.display().to_string(), "probs": fitted.predict(embedding), "zero_shot": scores.probs })
+        })
+        .collect();
+    Ok(json!({ "labels": labels, "c": c, "templates": templates, "iterations": fitted.iterations, "results": results }))
 }
 
 fn preprocess_images(clip: &Clip, paths: &[PathBuf]) -> Result<Vec<clip::preprocess::Pixels>> {
