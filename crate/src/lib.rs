@@ -16,6 +16,7 @@ pub mod preprocess;
 pub mod presets;
 pub mod probe;
 pub mod search;
+pub mod share;
 pub mod tokenizer;
 pub mod zero_shot;
 

@@ -256,6 +256,46 @@ impl Engine {
         Ok(serde_json::Value::Array(out).to_string())
     }
 
+    /// Fit the few-shot probe on `train_count` embeddings (back to back) with their class indices
+    /// and apply it to `test_count` embeddings: JSON `{"probs": [[...], ...], "iterations"}`.
+    pub fn probe(
+        train_embeddings: Vec<f32>,
+        train_count: usize,
+        train_classes: Vec<u32>,
+        classes: usize,
+        c: f64,
+        test_embeddings: Vec<f32>,
+        test_count: usize,
+    ) -> Result<String, JsError> {
+        let train = split_embeddings(&train_embeddings, train_count)?;
+        if train_classes.len() != train.len() {
+            return Err(JsError::new("every training embedding needs one class"));
+        }
+        let examples: Vec<(usize, Vec<f32>)> = train_classes.iter().map(|&c| c as usize).zip(train).collect();
+        let probe = crate::probe::fit(&examples, classes, c).map_err(js_error)?;
+        let probs: Vec<Vec<f32>> =
+            split_embeddings(&test_embeddings, test_count)?.iter().map(|e| probe.predict(e)).collect();
+        Ok(serde_json::json!({ "probs": probs, "iterations": probe.iterations }).to_string())
+    }
+
+    /// The page state in a link's fragment, checked (see [`crate::share`]): JSON of `PageState`.
+    #[wasm_bindgen(js_name = parseState)]
+    pub fn parse_state(fragment: &str) -> Result<String, JsError> {
+        let state = crate::share::PageState::parse(fragment).map_err(js_error)?;
+        serde_json::to_string(&state).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// The fragment for a page state given as JSON; refused when the link could not be read
+    /// back (too long, too many labels, ...).
+    #[wasm_bindgen(js_name = encodeState)]
+    pub fn encode_state(state_json: &str) -> Result<String, JsError> {
+        let state: crate::share::PageState =
+            serde_json::from_str(state_json).map_err(|e| JsError::new(&format!("the page state is malformed: {e}")))?;
+        let fragment = state.encode();
+        crate::share::PageState::parse(&fragment).map_err(js_error)?;
+        Ok(fragment)
+    }
+
     /// The CLIP paper's prompt presets, as JSON (`{"presets": [{"name", "title", "source", "labels", "templates"}]}`).
     pub fn presets() -> String {
         crate::presets::json().to_string()

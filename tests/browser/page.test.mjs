@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -623,6 +623,162 @@ for (const mode of ["webgpu", "cpu"]) {
       assert.deepEqual(await page.locator('[data-testid="label-input"]').evaluateAll((els) => els.map((e) => e.value)), fer, "labels kept");
       assert.match(await page.locator('[data-testid="preset-note"]').textContent(), /too many to encode live/);
       await assertBackend(page);
+    });
+
+    test("the few-shot probe on the labelled set gives the CLI's probabilities beside zero-shot", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await page.click('[data-testid="ab-load"]');
+      const set = JSON.parse(await (await fetch(new URL("examples/labelled/labelled.json", baseUrl))).text());
+      await page.waitForFunction(
+        (n) => [...document.querySelectorAll('[data-testid="image-card"]')].filter((c) => c.dataset.truth && c.dataset.status === "ready").length === n,
+        set.images.length,
+        { timeout: WORK_MS },
+      );
+      await page.selectOption('[data-testid="probe-k"]', "2");
+      await page.fill('[data-testid="probe-c"]', "0.5");
+      await page.click('[data-testid="probe-pick"]');
+      await page.waitForFunction(
+        () => {
+          const r = document.querySelector('[data-testid="probe-result"]');
+          return r.dataset.accuracyProbe !== undefined && !r.classList.contains("stale") && /C = 0.5/.test(r.textContent);
+        },
+        null,
+        { timeout: WORK_MS },
+      );
+      const cards = await page.locator('[data-testid="image-card"][data-truth]').evaluateAll((els) =>
+        els.filter((e) => e.dataset.truth).map((e) => ({ name: e.dataset.name, truth: e.dataset.truth, training: e.dataset.training === "true", probs: e.dataset.probeProbs ? JSON.parse(e.dataset.probeProbs) : null })),
+      );
+      const train = cards.filter((c) => c.training);
+      const test_ = cards.filter((c) => !c.training);
+      assert.equal(train.length, 2 * set.labels.length, "2 training images per label");
+      // The CLI takes labels in order of first appearance: give the training images in the page's label order.
+      train.sort((a, b) => set.labels.indexOf(a.truth) - set.labels.indexOf(b.truth));
+      const file = (name) => join(DIST, "examples", "labelled", name);
+      const out = await clipJson([
+        "probe", "--model", MODEL, "--c", "0.5",
+        ...train.flatMap((c) => ["--train", `${c.truth}=${file(c.name)}`]),
+        ...test_.flatMap((c) => ["--test", file(c.name)]),
+      ]);
+      assert.deepEqual(out.labels, set.labels);
+      test_.forEach((c, i) => {
+        assert.ok(c.probs, `${c.name} shows the probe's answer`);
+        assertClose(c.probs, out.results[i].probs, `probe on ${c.name}`);
+      });
+      const accuracy = (pick) => test_.filter((c, i) => out.labels[argmax(pick(i))] === c.truth).length / test_.length;
+      const shown = page.locator('[data-testid="probe-result"]');
+      assert.ok(Math.abs(Number(await shown.getAttribute("data-accuracy-probe")) - accuracy((i) => out.results[i].probs)) < 1e-9);
+      assert.ok(Math.abs(Number(await shown.getAttribute("data-accuracy-zero-shot")) - accuracy((i) => out.results[i].zero_shot)) < 1e-9);
+      assert.match(await shown.textContent(), /held-out images right/);
+      await assertBackend(page);
+    });
+
+    test("a shared link restores labels, templates, τ, A/B sets and C in a fresh browser; embed mode fits 640×480", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      const labels = ["cat", "<img src=x onerror=\"window.__pwned=1\">", "dog & friends | puppy"];
+      await setList(page, "label", labels);
+      await setList(page, "template", ["a photo of a {}.", "a drawing of a {}."]);
+      await page.locator('[data-testid="template-toggle"]').nth(1).uncheck();
+      await page.selectOption('[data-testid="ab-a"]', "photo");
+      await page.selectOption('[data-testid="ab-b"]', "drawing");
+      await page.fill('[data-testid="probe-c"]', "2.5");
+      await page.locator('[data-testid="probe-c"]').dispatchEvent("change");
+      await page.waitForFunction(() => /c=2.5/.test(location.hash) && /b=drawing/.test(location.hash) && /u=a%20drawing/.test(location.hash), null, { timeout: WORK_MS });
+      const link = page.url();
+      await page.click('[data-testid="share-embed"]');
+      const snippet = await page.locator('[data-testid="embed-code"]').inputValue();
+      assert.match(snippet, /^<iframe src="[^"]*embed=1[^"]*#v=1&amp;/);
+      assert.match(snippet, /width="640" height="480"/);
+
+      const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--enable-unsafe-webgpu", "--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+      t.after(() => browser.close());
+      const fresh = await (await browser.newContext()).newPage();
+      await fresh.goto(link);
+      await fresh.waitForSelector("body[data-ready]", { timeout: READY_MS });
+      const values = (kind) => fresh.locator(`[data-testid="${kind}-input"]`).evaluateAll((els) => els.map((e) => e.value));
+      await fresh.waitForFunction((n) => document.querySelectorAll('[data-testid="label-input"]').length === n, labels.length, { timeout: WORK_MS });
+      assert.deepEqual(await values("label"), labels);
+      assert.deepEqual(await values("template"), ["a photo of a {}.", "a drawing of a {}."]);
+      assert.deepEqual(await fresh.locator('[data-testid="template-toggle"]').evaluateAll((els) => els.map((e) => e.checked)), [true, false]);
+      assert.equal(await fresh.inputValue('[data-testid="ab-a"]'), "photo");
+      assert.equal(await fresh.inputValue('[data-testid="ab-b"]'), "drawing");
+      assert.equal(await fresh.inputValue('[data-testid="probe-c"]'), "2.5");
+      assert.equal(await fresh.evaluate(() => window.__pwned), undefined, "a label is text, never markup");
+      assert.equal(await fresh.locator('img[src="x"]').count(), 0);
+
+      // The embed snippet's page at the iframe's size: compact, nothing sideways.
+      const src = snippet.match(/src="([^"]*)"/)[1].replaceAll("&amp;", "&");
+      const embed = await (await browser.newContext({ viewport: { width: 640, height: 480 } })).newPage();
+      await embed.goto(src);
+      await embed.waitForSelector("body[data-ready]", { timeout: READY_MS });
+      await embed.waitForFunction(() => document.querySelectorAll('[data-testid="image-card"][data-status="ready"]').length >= 4, null, { timeout: WORK_MS });
+      assert.equal(await embed.locator(".masthead").isVisible(), false);
+      assert.equal(await embed.locator("footer").isVisible(), false);
+      assert.ok(await embed.locator("#gallery").isVisible());
+      assert.deepEqual(await embed.locator('[data-testid="label-input"]').evaluateAll((els) => els.map((e) => e.value)), labels);
+      const overflow = await embed.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `embed mode scrolls sideways by ${overflow}px`);
+      await embed.screenshot({ path: join(RESULTS, `embed-${mode}.png`) });
+    });
+
+    test("hostile or broken links give the defaults and one message, never script", { timeout: TEST_MS }, async (t) => {
+      const defaults = ["cat", "astronaut", "cup of coffee", "rocket"];
+      const cases = [
+        ["v=1&l=%ZZ", /broken %-escape/],
+        ["v=1&l=%C3%28", /not valid UTF-8/],
+        [`v=1&l=${"a".repeat(100_000)}`, /longer than/],
+        ["v=1&p=..%2F..%2Fetc", /not a name/],
+        ["v=1&tau=1e999", /τ must be a number/],
+        ["l=cat", /no version/],
+      ];
+      for (const [fragment, message] of cases) {
+        const page = await context.newPage(); // a fresh document: the link is read at load
+        await page.goto(`${baseUrl}${mode === "cpu" ? "?backend=cpu" : ""}#${fragment}`);
+        await page.waitForSelector("body[data-ready]", { timeout: READY_MS });
+        const error = page.locator('[data-testid="error"]');
+        await error.waitFor({ state: "visible", timeout: WORK_MS });
+        assert.match(await error.textContent(), message, fragment.slice(0, 40));
+        assert.match(await error.textContent(), /defaults/);
+        assert.deepEqual(await page.locator('[data-testid="label-input"]').evaluateAll((els) => els.map((e) => e.value)), defaults);
+        await page.close();
+      }
+      // Script in a label is a label: shown as text in the bars.
+      const page = await open(t, "");
+      const label = "<script>window.__pwned=1</script>";
+      await page.goto(`${baseUrl}${mode === "cpu" ? "?backend=cpu" : ""}#v=1&l=${encodeURIComponent(label)}&l=cat`);
+      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      await page.waitForFunction((l) => [...document.querySelectorAll('[data-testid="bar"]')].some((b) => b.dataset.label === l), label, { timeout: WORK_MS });
+      assert.equal(await page.evaluate(() => window.__pwned), undefined);
+      assert.ok((await page.locator("#gallery").textContent()).includes(label), "the label is shown as text");
+      // A broken link pasted into the same tab (only the fragment changes) keeps what is there.
+      await page.evaluate(() => (location.hash = "v=1&l=%E2%80"));
+      await page.locator('[data-testid="error"]').waitFor({ state: "visible", timeout: WORK_MS });
+      assert.match(await page.locator('[data-testid="error"]').textContent(), /not valid UTF-8.*keeps its current settings/);
+      assert.deepEqual(await page.locator('[data-testid="label-input"]').evaluateAll((els) => els.map((e) => e.value)), [label, "cat"]);
+    });
+
+    test("the page works from a sub-path of a static host", { timeout: TEST_MS }, async (t) => {
+      const root = await mkdtemp(join(tmpdir(), "clip-subpath-"));
+      await mkdir(join(root, "blog", "posts"), { recursive: true });
+      await symlink(DIST, join(root, "blog", "posts", "clip"));
+      const sub = spawn(process.execPath, [join(repo, "www", "serve.mjs"), root, "0"], { stdio: ["ignore", "pipe", "inherit"] });
+      t.after(() => sub.kill());
+      const base = await new Promise((ok, fail) => {
+        let out = "";
+        sub.stdout.on("data", (c) => {
+          out += c;
+          const m = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
+          if (m) ok(m[0]);
+        });
+        sub.on("exit", (code) => fail(new Error(`serve.mjs exited (${code})`)));
+      });
+      const page = await context.newPage();
+      t.after(() => page.close());
+      await page.goto(`${base}blog/posts/clip/?embed=1${mode === "cpu" ? "&backend=cpu" : ""}#v=1&l=cat&l=rocket`);
+      await page.waitForSelector("body[data-ready]", { timeout: READY_MS });
+      assert.equal(await page.getAttribute("body", "data-ready"), "true", await page.locator('[data-testid="error"]').textContent());
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="image-card"][data-status="ready"]').length >= 4, null, { timeout: WORK_MS });
+      const labels = await page.locator('[data-testid="image-card"]').first().getAttribute("data-labels");
+      assert.equal(labels, JSON.stringify(["cat", "rocket"]));
     });
 
     test("screenshot", { timeout: TEST_MS }, async (t) => {

@@ -3,7 +3,7 @@
 // draws what comes back.
 
 import { CrashError, SupersededError, WorkerClient, type Crash } from "./client";
-import { hasPlaceholder, type ClassifyResult, type InitResult, type ModelInfo, type Preset, type ProgressEvent, type WorkerEvent } from "./protocol";
+import { hasPlaceholder, type PageState, type ClassifyResult, type InitResult, type ModelInfo, type Preset, type ProgressEvent, type WorkerEvent } from "./protocol";
 import { BarList } from "./ui/bars";
 import { Card } from "./ui/card";
 import { bestIndex, byId, h, megabytes, milliseconds, percent, sentence } from "./ui/dom";
@@ -146,6 +146,7 @@ for (const preset of PRESETS) {
 let debounce: ReturnType<typeof setTimeout> | undefined;
 function textChanged(): void {
   updatePromptCount();
+  stateChanged();
   clearTimeout(debounce);
   debounce = setTimeout(() => {
     void classifyGallery();
@@ -175,6 +176,8 @@ interface Item {
   embedded: boolean;
   failed: boolean;
   card: Card;
+  /** The gallery's last zero-shot answer for this image (labels in the editor's order). */
+  zeroShot: { labels: string[]; probs: number[] } | null;
 }
 
 const gallery = byId("gallery");
@@ -188,11 +191,15 @@ function addImage(name: string, blob: Blob, example = false, truth: string | nul
   const card = new Card(name, url, example, {
     onRemove: () => removeImage(item),
     onCompare: () => setCompareSubject(item),
-    onTruth: () => void runAB(),
+    onTruth: () => {
+      void runAB();
+      void runProbe();
+    },
     onSimilar: () => similarTo(item),
+    onTrain: () => void runProbe(),
   });
   card.setTruthOptions(labelEditor.values(), truth);
-  const item: Item = { id, name, blob, url, example, embedded: false, failed: false, card };
+  const item: Item = { id, name, blob, url, example, embedded: false, failed: false, card, zeroShot: null };
   card.setStatus("working", modelReady ? "Embedding the image…" : "Waiting for the model…");
   items.push(item);
   // The visitor's own images go first, ahead of the examples.
@@ -243,6 +250,7 @@ function removeImage(item: Item): void {
   URL.revokeObjectURL(item.url);
   void client.call("forget", { imageId: item.id }).catch(() => undefined);
   if (compareSubject === item) setCompareSubject(items.find((i) => !i.failed) ?? null);
+  if (item.card.training) void runProbe();
 }
 
 async function classifyGallery(): Promise<void> {
@@ -255,13 +263,14 @@ async function classifyGallery(): Promise<void> {
     item.card.setStale(true);
     item.card.element.dataset.status = "working";
   }
+  const labels = labelEditor.values();
   let result: ClassifyResult;
   try {
     result = await client.call("classify", {
       channel: "gallery",
       generation,
       imageIds: ready.map((i) => i.id),
-      labels: labelEditor.values(),
+      labels,
       templates: templateEditor.values(),
       perTemplate: true,
       ...(scale === null ? {} : { scale }),
@@ -278,10 +287,12 @@ async function classifyGallery(): Promise<void> {
     const scores = result.scores[item.id];
     if (!scores || !items.includes(item)) continue;
     item.card.setScores(result.labels, result.templates, scores.probs, scores.cosine, result, scale ?? model?.logitScale, scores.per_template);
+    item.zeroShot = { labels, probs: scores.probs };
     item.card.setStale(false);
     item.card.setStatus("ready");
   }
   for (const item of items) item.card.setTruthOptions(result.labels);
+  void runProbe();
   batchInfo.textContent =
     `Last text batch: ${milliseconds(result.ms)}; ${result.encoded} prompt${result.encoded === 1 ? "" : "s"} newly encoded, ` +
     `${result.prompts - result.encoded} reused from the cache, then ${ready.length} image${ready.length === 1 ? "" : "s"} scored.`;
@@ -440,6 +451,7 @@ async function loadModel(gpu: boolean): Promise<void> {
     `${info.model.imageSize}px images, ${info.model.embeddingDim}-d embeddings.`;
   byId("tau").textContent = info.model.logitScale.toFixed(info.model.logitScale >= 10 ? 0 : 2);
   showPresets(info.presets, info.classifiers);
+  applyLinkPreset();
   showScale();
   byId("dim").textContent = String(info.model.embeddingDim);
   document.body.dataset.ready = "true";
@@ -733,6 +745,112 @@ byId("ab-load").addEventListener("click", async () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Few-shot linear probe: logistic regression on the training cards' image embeddings (Rust),
+// shown on every other card beside zero-shot, with held-out accuracy of both
+
+const probeResult = byId("probe-result");
+const probeC = byId<HTMLInputElement>("probe-c");
+const probeK = byId<HTMLSelectElement>("probe-k");
+let probeGeneration = 0;
+
+probeC.addEventListener("input", () => void runProbe());
+byId("probe-pick").addEventListener("click", () => {
+  // The first k labelled images of each label train; every other labelled image is held out.
+  const k = Number(probeK.value);
+  const taken = new Map<string, number>();
+  for (const item of items) {
+    const truth = item.card.trueLabel;
+    if (truth === null || item.failed) continue;
+    const n = taken.get(truth) ?? 0;
+    item.card.setTraining(n < k);
+    taken.set(truth, n + 1);
+  }
+  void runProbe();
+});
+byId("probe-clear").addEventListener("click", () => {
+  for (const item of items) item.card.setTraining(false);
+  void runProbe();
+});
+
+function probeMessage(text: string): void {
+  probeResult.replaceChildren(h("p", { class: "muted" }, text));
+  delete probeResult.dataset.accuracyProbe;
+  delete probeResult.dataset.accuracyZeroShot;
+  for (const item of items) item.card.setProbe(null);
+}
+
+async function runProbe(): Promise<void> {
+  if (!modelReady) return;
+  const labels = labelEditor.values();
+  const usable = items.filter((i) => i.embedded && !i.failed);
+  const train = usable.filter((i) => i.card.training && labels.includes(i.card.trueLabel!));
+  const test = usable.filter((i) => !train.includes(i));
+  const c = Number(probeC.value);
+  const trainedLabels = new Set(train.map((i) => i.card.trueLabel));
+  const generation = ++probeGeneration;
+  if (trainedLabels.size < 2) {
+    probeMessage(train.length ? "Mark training images of at least two different labels." : "No training images yet: give some cards a true label and tick “train”.");
+    return;
+  }
+  if (!(c > 0 && Number.isFinite(c))) {
+    probeMessage("C must be a positive number.");
+    return;
+  }
+  let result;
+  probeResult.classList.add("stale");
+  try {
+    result = await client.call("probe", {
+      channel: "probe",
+      generation,
+      train: train.map((i) => ({ imageId: i.id, label: i.card.trueLabel! })),
+      testIds: test.map((i) => i.id),
+      labels,
+      c,
+    });
+  } catch (error) {
+    if (generation === probeGeneration && !(error instanceof SupersededError) && !(error instanceof CrashError)) {
+      probeMessage(sentence(messageOf(error)));
+      probeResult.classList.remove("stale");
+    }
+    return;
+  }
+  if (generation !== probeGeneration) return;
+  probeResult.classList.remove("stale");
+  for (const item of train) item.card.setProbe("training");
+  for (const item of test) {
+    const probs = result.probs[item.id];
+    const zeroShot = item.zeroShot && JSON.stringify(item.zeroShot.labels) === JSON.stringify(labels) ? item.zeroShot.probs : null;
+    item.card.setProbe(probs ? { labels, probs, zeroShot } : null);
+  }
+  // Held out: test images with a true label among the labels.
+  const heldOut = test.filter((i) => i.card.trueLabel !== null && labels.includes(i.card.trueLabel) && result.probs[i.id]);
+  const perLabel = labels.map((l) => train.filter((i) => i.card.trueLabel === l).length);
+  const summary = h(
+    "p",
+    {},
+    `Trained on ${train.length} image${train.length === 1 ? "" : "s"} (${labels.map((l, i) => `${perLabel[i]} ${l}`).join(", ")}) in ${milliseconds(result.ms)}, ${result.iterations} L-BFGS iterations, C = ${c}.`,
+  );
+  if (heldOut.length === 0) {
+    probeResult.replaceChildren(summary, h("p", { class: "muted" }, "No held-out image has a true label, so there is no accuracy to show."));
+    delete probeResult.dataset.accuracyProbe;
+    delete probeResult.dataset.accuracyZeroShot;
+    return;
+  }
+  const right = (pick: (i: Item) => number[] | null) => heldOut.filter((i) => labels[bestIndex(pick(i) ?? [])] === i.card.trueLabel && pick(i) !== null).length;
+  const probeRight = right((i) => result.probs[i.id] ?? null);
+  const zeroRight = right((i) => (i.zeroShot && JSON.stringify(i.zeroShot.labels) === JSON.stringify(labels) ? i.zeroShot.probs : null));
+  const n = heldOut.length;
+  probeResult.dataset.accuracyProbe = String(probeRight / n);
+  probeResult.dataset.accuracyZeroShot = String(zeroRight / n);
+  const line = (name: string, k: number, testid: string) => {
+    const bar = h("span", { class: "ab-bar" });
+    bar.style.setProperty("--p", String(k / n));
+    return h("div", { class: "ab-line", "data-testid": testid }, h("strong", {}, name), ` ${k} of ${n} held-out images right (${percent(k / n)})`, bar);
+  };
+  probeResult.replaceChildren(summary, line(`zero-shot (your templates, no training)`, zeroRight, "probe-zero-shot-line"), line(`${Math.min(...perLabel.filter((k) => k > 0))}-shot linear probe`, probeRight, "probe-line-accuracy"));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Search: a text (as typed) or an image ranks the gallery by cosine, live as you type
 
 const searchInput = byId<HTMLInputElement>("search-input");
@@ -894,6 +1012,140 @@ function messageOf(error: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Share and embed: the settings live in the address's fragment (checked and encoded by Rust,
+// crate/src/share.rs); ?embed=1 is the compact page for an iframe
+
+const embedMode = params.get("embed") === "1";
+const shareStatus = byId("share-status");
+const embedCode = byId<HTMLTextAreaElement>("embed-code");
+/** The link's preset, applied once the presets arrive with the model. */
+let linkPreset: { name: string; labels: boolean; templates: boolean } | null = null;
+let linkWritable = false;
+let linkDebounce: ReturnType<typeof setTimeout> | undefined;
+
+if (embedMode) {
+  document.body.classList.add("embed");
+  byId("embed-bar").hidden = false;
+  // The masthead is hidden: its one-line engine and model status moves into the bar.
+  const engine = document.querySelector(".engine");
+  if (engine) byId("embed-bar").append(engine);
+  const full = new URL(location.href);
+  full.searchParams.delete("embed");
+  byId<HTMLAnchorElement>("embed-open").href = full.href;
+}
+
+async function restoreLinkState(onLoad = true): Promise<void> {
+  const fragment = location.hash.slice(1);
+  if (fragment) {
+    let state: PageState;
+    try {
+      state = await client.call("parseState", { fragment });
+    } catch (error) {
+      const instead = onLoad ? "The page shows its defaults instead" : "The page keeps its current settings";
+      if (!(error instanceof CrashError)) setError("link", `${sentence(messageOf(error))} ${instead}`);
+      linkWritable = true;
+      return;
+    }
+    setError("link", null);
+    if (state.labels) labelEditor.set(state.labels);
+    if (state.templates) {
+      templateEditor.set(state.templates.map((t) => t.text));
+      for (const t of state.templates) if (!t.on) templateEditor.setOn(t.text, false);
+    }
+    if (state.scale !== undefined) {
+      scale = state.scale;
+      showScale();
+    }
+    if (state.ab) {
+      const unknown = state.ab.filter((key) => !(key in TEMPLATE_SETS));
+      if (unknown.length) setError("link", `The link names an A/B set this page does not have (${unknown.join(", ")}), so the A/B test keeps its defaults`);
+      else [abA.value, abB.value] = state.ab;
+    }
+    if (state.c !== undefined) probeC.value = String(state.c);
+    if (state.preset) linkPreset = { name: state.preset, labels: !state.labels, templates: !state.templates };
+    if (modelReady) applyLinkPreset();
+    textChanged();
+  }
+  linkWritable = true;
+}
+
+/** Called when the presets arrive: select the link's preset, loading what the link left to it. */
+function applyLinkPreset(): void {
+  if (!linkPreset) return;
+  const preset = presets.find((p) => p.name === linkPreset!.name);
+  const { labels, templates } = linkPreset;
+  linkPreset = null;
+  if (!preset) return;
+  presetSelect.value = preset.name;
+  if (labels && templates) presetSelect.dispatchEvent(new Event("change"));
+  else if (templates) templateEditor.set(preset.templates);
+  else if (labels) labelEditor.set(preset.labels.map(labelText));
+}
+
+function currentState(): PageState {
+  const state: PageState = {};
+  const preset = presets.find((p) => p.name === presetSelect.value);
+  const entries = templateEditor.entries();
+  const labels = labelEditor.entries().map((e) => e.value);
+  if (preset) state.preset = preset.name;
+  if (!preset || JSON.stringify(labels) !== JSON.stringify(preset.labels.map(labelText))) state.labels = labels;
+  if (!preset || !entries.every((e) => e.on) || JSON.stringify(entries.map((e) => e.value)) !== JSON.stringify(preset.templates)) {
+    state.templates = entries.map((e) => ({ text: e.value, on: e.on }));
+  }
+  if (scale !== null) state.scale = scale;
+  state.ab = [abA.value, abB.value];
+  const c = Number(probeC.value);
+  if (c > 0 && Number.isFinite(c) && c !== 1) state.c = c;
+  return state;
+}
+
+/** Keep the address bar in step with the settings (debounced; history is not spammed). */
+function stateChanged(): void {
+  if (!linkWritable) return;
+  clearTimeout(linkDebounce);
+  linkDebounce = setTimeout(async () => {
+    try {
+      const { fragment } = await client.call("encodeState", { state: currentState() });
+      const url = new URL(location.href);
+      url.hash = fragment;
+      history.replaceState(null, "", url.href);
+      document.body.dataset.linkState = fragment;
+      setError("share", null);
+    } catch (error) {
+      if (!(error instanceof CrashError)) setError("share", `These settings are too big to share as a link (${messageOf(error)})`);
+    }
+  }, DEBOUNCE_MS * 2);
+}
+
+function embedSnippet(): string {
+  const url = new URL(location.href);
+  url.searchParams.set("embed", "1");
+  url.searchParams.delete("debug");
+  const src = url.href.replaceAll("&", "&amp;").replaceAll('"', "&quot;");
+  return `<iframe src="${src}" width="640" height="480" style="border:0;max-width:100%" loading="lazy" allow="camera" title="CLIP zero-shot classification, live"></iframe>`;
+}
+
+async function copy(text: string, what: string): Promise<void> {
+  embedCode.value = what === "embed code" ? text : embedCode.value;
+  try {
+    await navigator.clipboard.writeText(text);
+    shareStatus.textContent = `The ${what} is on your clipboard.`;
+  } catch {
+    shareStatus.textContent = `Your browser did not allow copying: select the ${what} below and copy it.`;
+    if (what === "link") embedCode.value = text;
+    embedCode.select();
+  }
+}
+
+// A link pasted into this same tab changes only the fragment: no reload, so apply it here.
+// (replaceState, which keeps the address in step, fires no hashchange.)
+window.addEventListener("hashchange", () => void restoreLinkState(false));
+byId("share-link").addEventListener("click", () => void copy(location.href, "link"));
+byId("share-embed").addEventListener("click", () => void copy(embedSnippet(), "embed code"));
+for (const element of [abA, abB, probeC, presetSelect, scaleInput]) element.addEventListener("change", stateChanged);
+byId("scale-reset").addEventListener("click", stateChanged);
+
+// ---------------------------------------------------------------------------------------------
 // Start
 
 // ?debug=hooks: the browser tests reach the worker's test hooks through this.
@@ -905,4 +1157,5 @@ labelEditor.set(DEFAULT_LABELS);
 templateEditor.set(DEFAULT_TEMPLATES);
 setCompareSubject(null);
 startWorker(preferGpu);
+void restoreLinkState();
 void loadExamples();

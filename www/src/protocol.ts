@@ -138,6 +138,35 @@ export interface SearchResult {
   ms: number;
 }
 
+/** Fit the few-shot linear probe on labelled image embeddings and apply it to others. */
+export interface ProbeParams {
+  channel: string;
+  generation: number;
+  /** Training images with their label (one of `labels`). */
+  train: { imageId: string; label: string }[];
+  testIds: string[];
+  labels: string[];
+  /** scikit-learn's C: inverse strength of the L2 penalty on the weights. */
+  c: number;
+}
+
+export interface ProbeResult {
+  /** Per test image, probabilities over `labels`, as Rust's probe computed them. */
+  probs: Record<string, number[]>;
+  iterations: number;
+  ms: number;
+}
+
+/** The page's shareable settings (crate/src/share.rs checks and encodes them). Never images. */
+export interface PageState {
+  preset?: string;
+  labels?: string[];
+  templates?: { text: string; on: boolean }[];
+  scale?: number;
+  ab?: [string, string];
+  c?: number;
+}
+
 /** Top classes of a preset with its precomputed classifier (ImageNet: 1000 classes × 80 templates). */
 export interface PresetTopParams {
   preset: string;
@@ -167,6 +196,11 @@ export interface Api {
   forget: { params: ForgetParams; result: { forgotten: boolean } };
   presetTop: { params: PresetTopParams; result: PresetTopResult };
   search: { params: SearchParams; result: SearchResult };
+  probe: { params: ProbeParams; result: ProbeResult };
+  /** A link's fragment → its checked state (answered at once, even while a model loads). */
+  parseState: { params: { fragment: string }; result: PageState };
+  /** A state → the fragment that restores it. */
+  encodeState: { params: { state: PageState }; result: { fragment: string } };
   /** Test hook (only with `debugHooks`): destroy the WebGPU device, as a driver reset would. */
   loseDevice: { params: Record<string, never>; result: { destroyed: boolean } };
 }

@@ -21,6 +21,9 @@ import type {
   PresetTopResult,
   Request,
   SearchParams,
+  ProbeParams,
+  PageState,
+  ProbeResult,
   SearchResult,
   Scores,
   TopClass,
@@ -74,13 +77,34 @@ function panicMessage(text: string): string {
 
 scope.onmessage = (event) => {
   const request = event.data;
-  if (request.method === "classify" || request.method === "search") {
+  if (request.method === "classify" || request.method === "search" || request.method === "probe") {
     const { channel, generation } = request.params;
     newestGeneration.set(channel, Math.max(newestGeneration.get(channel) ?? -Infinity, generation));
+  }
+  // Link state needs only the wasm module, not the engine: answer it now, ahead of a model load.
+  if (request.method === "parseState" || request.method === "encodeState") {
+    void answerState(request);
+    return;
   }
   queue.push(request);
   void pump();
 };
+
+async function answerState(request: Request): Promise<void> {
+  try {
+    wasmReady ??= init({ module_or_path: new URL("./pkg/clip_bg.wasm", import.meta.url) });
+    await wasmReady;
+    const result =
+      request.method === "parseState"
+        ? (JSON.parse(Engine.parseState(request.params.fragment)) as PageState)
+        : request.method === "encodeState"
+          ? { fragment: Engine.encodeState(JSON.stringify(request.params.state)) }
+          : null;
+    post({ kind: "response", id: request.id, ok: true, result: result! });
+  } catch (error) {
+    post({ kind: "response", id: request.id, ok: false, error: messageOf(error), superseded: false });
+  }
+}
 
 /** Next request: the first non-embed one if any (text edits must not wait behind images), else the oldest. */
 function takeNext(): Request | undefined {
@@ -126,6 +150,11 @@ function handle(request: Request): Promise<Api[Method]["result"]> {
       return Promise.resolve(presetTop(request.params));
     case "search":
       return search(request.params);
+    case "probe":
+      return Promise.resolve(probe(request.params));
+    case "parseState":
+    case "encodeState":
+      throw new Error("link state is answered outside the queue");
     case "loseDevice":
       return Promise.resolve(loseDevice());
   }
@@ -447,6 +476,25 @@ async function search(params: SearchParams): Promise<SearchResult> {
   }
   const ranked = (JSON.parse(json) as { index: number; cosine: number }[]).map((r) => ({ imageId: ids[r.index]!, cosine: r.cosine }));
   return { ranked, ms: performance.now() - started };
+}
+
+function probe(params: ProbeParams): ProbeResult {
+  if (params.generation < (newestGeneration.get(params.channel) ?? -Infinity)) throw new Superseded("superseded");
+  ready();
+  const train = params.train.filter((t) => embeddings.has(t.imageId) && params.labels.includes(t.label));
+  const classes = Uint32Array.from(train.map((t) => params.labels.indexOf(t.label)));
+  const trainFlat = gather(train.map((t) => t.imageId)).flat;
+  const { ids, flat } = gather(params.testIds);
+  const started = performance.now();
+  const out = JSON.parse(Engine.probe(trainFlat, train.length, classes, params.labels.length, params.c, flat, ids.length)) as {
+    probs: number[][];
+    iterations: number;
+  };
+  const probs: Record<string, number[]> = {};
+  ids.forEach((id, i) => {
+    probs[id] = out.probs[i] ?? [];
+  });
+  return { probs, iterations: out.iterations, ms: performance.now() - started };
 }
 
 function presetTop(params: PresetTopParams): PresetTopResult {

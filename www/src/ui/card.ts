@@ -1,7 +1,7 @@
 // One gallery card: the image, its status, its bars, and how long each step took.
 
 import { BarList } from "./bars";
-import { h, milliseconds, percent } from "./dom";
+import { bestIndex, h, milliseconds, percent } from "./dom";
 import { Heatmap } from "./heatmap";
 
 export type CardStatus = "working" | "ready" | "error";
@@ -13,6 +13,8 @@ export interface CardHandlers {
   onTruth: (label: string | null) => void;
   /** Rank the other images by their similarity to this one. */
   onSimilar: () => void;
+  /** The visitor made the image a training example of the few-shot probe, or took it out. */
+  onTrain: (training: boolean) => void;
 }
 
 export class Card {
@@ -28,6 +30,8 @@ export class Card {
   private readonly compareButton: HTMLButtonElement;
   private readonly similarButton: HTMLButtonElement;
   private readonly rankBadge: HTMLSpanElement;
+  private readonly train: HTMLInputElement;
+  private readonly probeLine: HTMLParagraphElement;
 
   constructor(name: string, url: string, example: boolean, handlers: CardHandlers) {
     const img = h("img", { src: url, alt: name, loading: "lazy", decoding: "async" });
@@ -47,8 +51,15 @@ export class Card {
     this.truth.addEventListener("change", () => {
       this.truthValue = this.truth.value === "" ? null : this.truth.value;
       this.element.dataset.truth = this.truthValue ?? "";
+      this.syncTrain();
       handlers.onTruth(this.truthValue);
     });
+    this.train = h("input", { type: "checkbox", "data-testid": "train", "aria-label": `use ${name} to train the few-shot probe` });
+    this.train.addEventListener("change", () => {
+      this.syncTrain();
+      handlers.onTrain(this.train.checked);
+    });
+    this.probeLine = h("p", { class: "probe-line", "data-testid": "probe-line", hidden: "" });
     this.element = h(
       "article",
       { class: "card", "data-testid": "image-card", "data-name": name, "data-status": "working", "data-example": example ? "true" : undefined },
@@ -62,10 +73,11 @@ export class Card {
           h("header", { class: "card-head" }, h("span", { class: "card-name", title: name }, name), example ? h("span", { class: "tag" }, "example") : null, this.rankBadge, remove),
           this.statusLine,
           h("p", { class: "card-meta" }, this.imageMeta, this.textMeta, " ", this.compareButton, " ", this.similarButton),
-          h("label", { class: "truth-line" }, "true label: ", this.truth),
+          h("p", { class: "truth-line" }, h("label", {}, "true label: ", this.truth), " ", h("label", { class: "train-label", title: "A training example for the few-shot probe" }, this.train, " train")),
         ),
       ),
       this.bars.element,
+      this.probeLine,
       this.heatmap.element,
       this.top,
     );
@@ -80,10 +92,49 @@ export class Card {
     this.truth.value = truth ?? "";
     this.truthValue = truth;
     this.element.dataset.truth = truth ?? "";
+    this.syncTrain();
   }
 
   get trueLabel(): string | null {
     return this.truthValue;
+  }
+
+  /** A training example of the probe: ticked, with a true label to learn from. */
+  get training(): boolean {
+    return this.train.checked && this.truthValue !== null;
+  }
+
+  setTraining(on: boolean): void {
+    this.train.checked = on;
+    this.syncTrain();
+  }
+
+  private syncTrain(): void {
+    this.train.disabled = this.truthValue === null;
+    this.element.dataset.training = String(this.training);
+  }
+
+  /** The probe's answer beside zero-shot's (null: no probe to show). */
+  setProbe(probe: { labels: string[]; probs: number[]; zeroShot: number[] | null } | "training" | null): void {
+    if (probe === null) {
+      this.probeLine.hidden = true;
+      delete this.element.dataset.probeProbs;
+      return;
+    }
+    this.probeLine.hidden = false;
+    if (probe === "training") {
+      delete this.element.dataset.probeProbs;
+      this.probeLine.replaceChildren(h("span", { class: "muted" }, `probe: training example (${this.truthValue ?? ""})`));
+      return;
+    }
+    this.element.dataset.probeProbs = JSON.stringify(probe.probs);
+    this.element.dataset.probeLabels = JSON.stringify(probe.labels);
+    const top = (probs: number[]) => {
+      const i = bestIndex(probs);
+      return `${probe.labels[i] ?? ""} ${percent(probs[i] ?? 0)}`;
+    };
+    this.probeLine.replaceChildren(h("span", { class: "probe-answer" }, h("strong", {}, "probe: "), top(probe.probs)));
+    if (probe.zeroShot) this.probeLine.append(h("span", { class: "muted" }, ` · zero-shot: ${top(probe.zeroShot)}`));
   }
 
   /** A preset's top classes from its precomputed classifier (ImageNet's top 5). */
