@@ -17,6 +17,7 @@ pub mod presets;
 pub mod probe;
 pub mod search;
 pub mod share;
+pub mod text_clean;
 pub mod tokenizer;
 pub mod zero_shot;
 

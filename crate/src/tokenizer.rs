@@ -1,5 +1,7 @@
-//! Text → token ids, with the model's own `tokenizer.json` (the `tokenizers` crate, so ids are
-//! identical to transformers' `CLIPTokenizerFast`).
+//! Text → token ids: OpenAI's cleaning ([`crate::text_clean`]: ftfy, HTML entities, whitespace)
+//! and lowercasing, then the model's own `tokenizer.json` (the `tokenizers` crate). The ids are
+//! those of OpenAI's `clip.tokenize`, which CLIP was trained on; transformers' `CLIPTokenizerFast`
+//! skips the cleaning and differs on curly quotes, entities, full-width forms and mojibake.
 
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
@@ -53,9 +55,12 @@ impl ClipTokenizer {
         texts
             .iter()
             .map(|text| {
+                // Python's str.lower(), as OpenAI's tokenizer does it: a word-final Σ becomes ς,
+                // which tokenizer.json's own lowercasing (always σ) would miss.
+                let cleaned = crate::text_clean::clean(text).to_lowercase();
                 let encoding = self
                     .tokenizer
-                    .encode(*text, true)
+                    .encode(cleaned.as_str(), true)
                     .map_err(|e| ClipError::Tokenizer(format!("cannot tokenize {text:?}: {e}")))?;
                 let mut ids = encoding.get_ids().to_vec();
                 // A tokenizer.json without a post-processor would leave the EOT off: the tower
