@@ -17,7 +17,7 @@
 # Environment: CARGO_TARGET_DIR (build cache), CLIP_CACHE_DIR (downloads; default
 # ~/.cache/clip-zero-shot), CLIP_HF_ENDPOINT (a Hugging Face mirror; default
 # https://huggingface.co), CLIP_CATALOGUE (default models/catalogue.json), CLIP_WASM_OPT=0 to
-# skip wasm-opt.
+# skip wasm-opt (npm's binaryen, run on every new module and cached by its hash).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")" && pwd)"
 # Paths given on the command line are relative to where build.sh was called from.
@@ -174,20 +174,28 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
 fi
 rm -rf www/pkg
 wasm-bindgen --target web --out-dir www/pkg --out-name clip "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/clip.wasm"
-# binaryen before 116 rewrites wasm-bindgen's externref table as funcref and the module no longer
-# starts (seen with Debian bookworm's 108), so older ones are skipped.
-WASM_OPT_VERSION="$(wasm-opt --version 2>/dev/null | grep -o '[0-9]\+' | head -n1 || true)"
-if [ "${CLIP_WASM_OPT:-1}" != 0 ] && [ -n "$WASM_OPT_VERSION" ] && [ "$WASM_OPT_VERSION" -lt 116 ]; then
-  say "skipping wasm-opt $WASM_OPT_VERSION (it breaks wasm-bindgen's reference types; 116 or newer is used)"
-elif [ "${CLIP_WASM_OPT:-1}" != 0 ] && [ -n "$WASM_OPT_VERSION" ]; then
-  say "optimising with wasm-opt $WASM_OPT_VERSION"
-  wasm-opt -O2 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types www/pkg/clip_bg.wasm -o www/pkg/clip_bg.wasm
+# wasm-opt -O3 from npm's binaryen (pinned in www/package.json; Debian's 108 breaks wasm-bindgen's
+# reference types). It takes minutes and the result depends only on its input, so it is cached
+# by the input's sha256 next to the cargo build. CLIP_WASM_OPT=0 skips it.
+(cd www && npm ci --silent --no-audit --no-fund)
+if [ "${CLIP_WASM_OPT:-1}" != 0 ]; then
+  WASM_IN_SHA="$(sha256sum www/pkg/clip_bg.wasm | cut -d' ' -f1)"
+  WASM_CACHE="$CARGO_TARGET_DIR/wasm-opt-cache/$WASM_IN_SHA.wasm"
+  if [ ! -f "$WASM_CACHE" ]; then
+    say "optimising the wasm module with wasm-opt -O3 ($(www/node_modules/.bin/wasm-opt --version | head -n1); a few minutes, cached)"
+    mkdir -p "$(dirname "$WASM_CACHE")"
+    www/node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+      --enable-sign-ext --enable-mutable-globals --enable-reference-types \
+      www/pkg/clip_bg.wasm -o "$WASM_CACHE.tmp"
+    mv "$WASM_CACHE.tmp" "$WASM_CACHE"
+  fi
+  cp "$WASM_CACHE" www/pkg/clip_bg.wasm
 fi
+say "wasm module: $(stat -c %s www/pkg/clip_bg.wasm | awk '{printf "%.1f MB", $1/1e6}'), $(gzip -9 -c www/pkg/clip_bg.wasm | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzipped"
 
 # --- the page -----------------------------------------------------------------------------------
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 say "building the page"
-(cd www && npm ci --silent --no-audit --no-fund && npm run --silent build -- --out "$OUT" --model "$BUNDLE")
+(cd www && npm run --silent build -- --out "$OUT" --model "$BUNDLE")
 say "done: serve it with  node www/serve.mjs $OUT 8080  and open http://127.0.0.1:8080/"

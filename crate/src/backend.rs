@@ -13,11 +13,13 @@ pub struct Backend {
     pub kind: &'static str,
     /// e.g. "CPU (burn-flex)" or "WebGPU: SwiftShader Device (Subzero)".
     pub description: String,
+    /// A GPU API served by a software renderer (SwiftShader, lavapipe): no GPU behind it.
+    pub software: bool,
 }
 
 impl Backend {
     pub fn cpu() -> Self {
-        Backend { device: Device::flex(), kind: "cpu", description: "CPU (burn-flex)".into() }
+        Backend { device: Device::flex(), kind: "cpu", description: "CPU (burn-flex)".into(), software: false }
     }
 
     /// Acquire a GPU adapter through wgpu. Call once per process: the runtime cannot be
@@ -35,7 +37,8 @@ impl Backend {
             burn::tensor::wgpu::wgpu::Backend::BrowserWebGpu => "WebGPU".to_string(),
             other => format!("{other:?}"),
         };
-        Ok(Backend { device, kind: "wgpu", description: format!("{api}: {name}") })
+        let software = info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu;
+        Ok(Backend { device, kind: "wgpu", description: format!("{api}: {name}"), software })
     }
 
     #[cfg(not(feature = "wgpu"))]

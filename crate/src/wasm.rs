@@ -49,9 +49,18 @@ pub struct Engine {
 impl Engine {
     /// Acquire WebGPU when `prefer_gpu` and the browser offers it, else the CPU (burn-flex,
     /// wasm SIMD). Never fails for lack of a GPU: the reason is kept in `fallbackReason`.
-    pub async fn create(prefer_gpu: bool) -> Engine {
+    /// A software WebGPU adapter (SwiftShader) is no GPU: measured 40–46 s per B/32 image against
+    /// ≈1.1 s on the wasm CPU path, so it is used only when `allow_software` (`?backend=webgpu`).
+    pub async fn create(prefer_gpu: bool, allow_software: bool) -> Engine {
         let (backend, fallback_reason) = if prefer_gpu {
             match Backend::wgpu().await {
+                Ok(backend) if backend.software && !allow_software => (
+                    Backend::cpu(),
+                    Some(format!(
+                        "the only WebGPU adapter is a software renderer ({}), far slower than the CPU path; add ?backend=webgpu to use it anyway",
+                        backend.description
+                    )),
+                ),
                 Ok(backend) => (backend, None),
                 Err(e) => (Backend::cpu(), Some(e.to_string())),
             }

@@ -191,7 +191,9 @@ for (const mode of ["webgpu", "cpu"]) {
         await page.close();
       });
       const search = new URLSearchParams(query);
-      if (mode === "cpu") search.set("backend", "cpu");
+      // SwiftShader is this machine's only WebGPU adapter: the page would choose the CPU path over
+      // a software adapter, so the WebGPU runs ask for it.
+      search.set("backend", mode === "cpu" ? "cpu" : "webgpu");
       await page.goto(baseUrl + (search.size ? `?${search}` : ""));
       // data-ready turns "false" when loading fails: stop waiting then, and say why.
       await page.waitForSelector("body[data-ready]", { timeout: READY_MS });
@@ -304,7 +306,7 @@ for (const mode of ["webgpu", "cpu"]) {
       page.on("console", (m) => /Content Security Policy|Refused to/i.test(m.text()) && violations.push(m.text()));
       page.on("worker", (w) => w.on("console", (m) => /Content Security Policy|Refused to/i.test(m.text()) && violations.push(m.text())));
       t.after(() => page.close());
-      const response = await page.goto(baseUrl + (mode === "cpu" ? "?backend=cpu" : ""));
+      const response = await page.goto(baseUrl + `?backend=${mode}`);
       const header = response.headers()["content-security-policy"];
       assert.match(header, /script-src 'self' 'wasm-unsafe-eval'/);
       assert.match(header, /connect-src 'self'/);
@@ -345,6 +347,16 @@ for (const mode of ["webgpu", "cpu"]) {
       assert.equal(await card(page, "chelsea.png").getAttribute("data-status"), "ready");
       assert.match(await page.locator('[data-testid="error"]').textContent(), /restarted without it/);
       await assertBackend(page); // the crash was the image's fault: WebGPU stays
+    });
+
+    test("a software WebGPU adapter is passed over for the CPU path, with the reason shown", { timeout: TEST_MS }, async (t) => {
+      if (mode !== "webgpu") return t.skip("the CPU run asks for the CPU");
+      const page = await context.newPage();
+      t.after(() => page.close());
+      await page.goto(baseUrl); // no ?backend: the page chooses
+      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      assert.equal(await page.getAttribute('[data-testid="backend"]', "data-backend"), "cpu");
+      assert.match(await page.textContent('[data-testid="backend"]'), /software renderer.*\?backend=webgpu/);
     });
 
     test("a lost GPU device moves the engine to the CPU, keeping every card, label and template", { timeout: TEST_MS }, async (t) => {
@@ -421,7 +433,7 @@ for (const mode of ["webgpu", "cpu"]) {
       await page.goto(`${baseUrl}examples/rocket.jpg`); // same origin, to reach its caches
       await page.evaluate(async () => Promise.all((await caches.keys()).map((k) => caches.delete(k))));
       for (const [pattern, handler] of routes) await page.route(pattern, handler);
-      await page.goto(baseUrl + (mode === "cpu" ? "?backend=cpu" : ""));
+      await page.goto(baseUrl + `?backend=${mode}`);
       await page.waitForSelector("body[data-ready]", { timeout: READY_MS });
       assert.equal(await page.getAttribute("body", "data-ready"), "false", "the model must not load");
       return page;
@@ -675,14 +687,21 @@ for (const mode of ["webgpu", "cpu"]) {
     test("a shared link restores labels, templates, τ, A/B sets and C in a fresh browser; embed mode fits 640×480", { timeout: TEST_MS }, async (t) => {
       const page = await open(t);
       const labels = ["cat", "<img src=x onerror=\"window.__pwned=1\">", "dog & friends | puppy"];
+      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      await page.selectOption("#preset-select", "food101"); // the paper's Food-101 prompts, then our own labels over them
       await setList(page, "label", labels);
+      await page.locator('[data-testid="scale"]').evaluate((el) => {
+        el.value = "500"; // τ = 10^1.5
+        el.dispatchEvent(new Event("input"));
+        el.dispatchEvent(new Event("change"));
+      });
       await setList(page, "template", ["a photo of a {}.", "a drawing of a {}."]);
       await page.locator('[data-testid="template-toggle"]').nth(1).uncheck();
       await page.selectOption('[data-testid="ab-a"]', "photo");
       await page.selectOption('[data-testid="ab-b"]', "drawing");
       await page.fill('[data-testid="probe-c"]', "2.5");
       await page.locator('[data-testid="probe-c"]').dispatchEvent("change");
-      await page.waitForFunction(() => /c=2.5/.test(location.hash) && /b=drawing/.test(location.hash) && /u=a%20drawing/.test(location.hash), null, { timeout: WORK_MS });
+      await page.waitForFunction(() => /c=2.5/.test(location.hash) && /b=drawing/.test(location.hash) && /p=food101/.test(location.hash) && /tau=31.62/.test(location.hash) && /u=a%20drawing/.test(location.hash), null, { timeout: WORK_MS });
       const link = page.url();
       await page.click('[data-testid="share-embed"]');
       const snippet = await page.locator('[data-testid="embed-code"]').inputValue();
@@ -702,6 +721,9 @@ for (const mode of ["webgpu", "cpu"]) {
       assert.equal(await fresh.inputValue('[data-testid="ab-a"]'), "photo");
       assert.equal(await fresh.inputValue('[data-testid="ab-b"]'), "drawing");
       assert.equal(await fresh.inputValue('[data-testid="probe-c"]'), "2.5");
+      await fresh.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      assert.equal(await fresh.inputValue("#preset-select"), "food101");
+      assert.equal(await fresh.getAttribute('[data-testid="scale"]', "data-scale"), "31.62");
       assert.equal(await fresh.evaluate(() => window.__pwned), undefined, "a label is text, never markup");
       assert.equal(await fresh.locator('img[src="x"]').count(), 0);
 
@@ -732,7 +754,7 @@ for (const mode of ["webgpu", "cpu"]) {
       ];
       for (const [fragment, message] of cases) {
         const page = await context.newPage(); // a fresh document: the link is read at load
-        await page.goto(`${baseUrl}${mode === "cpu" ? "?backend=cpu" : ""}#${fragment}`);
+        await page.goto(`${baseUrl}?backend=${mode}#${fragment}`);
         await page.waitForSelector("body[data-ready]", { timeout: READY_MS });
         const error = page.locator('[data-testid="error"]');
         await error.waitFor({ state: "visible", timeout: WORK_MS });
@@ -744,7 +766,7 @@ for (const mode of ["webgpu", "cpu"]) {
       // Script in a label is a label: shown as text in the bars.
       const page = await open(t, "");
       const label = "<script>window.__pwned=1</script>";
-      await page.goto(`${baseUrl}${mode === "cpu" ? "?backend=cpu" : ""}#v=1&l=${encodeURIComponent(label)}&l=cat`);
+      await page.goto(`${baseUrl}?backend=${mode}#v=1&l=${encodeURIComponent(label)}&l=cat`);
       await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
       await page.waitForFunction((l) => [...document.querySelectorAll('[data-testid="bar"]')].some((b) => b.dataset.label === l), label, { timeout: WORK_MS });
       assert.equal(await page.evaluate(() => window.__pwned), undefined);
@@ -773,7 +795,7 @@ for (const mode of ["webgpu", "cpu"]) {
       });
       const page = await context.newPage();
       t.after(() => page.close());
-      await page.goto(`${base}blog/posts/clip/?embed=1${mode === "cpu" ? "&backend=cpu" : ""}#v=1&l=cat&l=rocket`);
+      await page.goto(`${base}blog/posts/clip/?embed=1&backend=${mode}#v=1&l=cat&l=rocket`);
       await page.waitForSelector("body[data-ready]", { timeout: READY_MS });
       assert.equal(await page.getAttribute("body", "data-ready"), "true", await page.locator('[data-testid="error"]').textContent());
       await page.waitForFunction(() => document.querySelectorAll('[data-testid="image-card"][data-status="ready"]').length >= 4, null, { timeout: WORK_MS });

@@ -5,6 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { request } from "node:http";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -64,4 +65,33 @@ test("nothing outside the served directory is reachable", async () => {
     const { status } = await get(path);
     assert.ok(status === 403 || status === 404, `${path}: ${status}`);
   }
+});
+
+test("code is sent compressed when the client accepts it, byte-identical once decoded", async () => {
+  const wasm = Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 7) % 13));
+  await writeFile(join(root, "module.wasm"), wasm);
+  await writeFile(join(root, "photo.jpg"), wasm);
+  const fetchWith = (path, encoding) =>
+    new Promise((ok, fail) => {
+      const req = request({ host: "127.0.0.1", port, path, headers: encoding ? { "accept-encoding": encoding } : {} }, (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => ok({ headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on("error", fail);
+      req.end();
+    });
+  const br = await fetchWith("/module.wasm", "gzip, deflate, br");
+  assert.equal(br.headers["content-encoding"], "br");
+  assert.equal(Number(br.headers["content-length"]), br.body.length);
+  assert.ok(br.body.length < wasm.length / 10, `brotli: ${br.body.length} bytes`);
+  assert.deepEqual(brotliDecompressSync(br.body), wasm);
+  const gz = await fetchWith("/module.wasm", "gzip");
+  assert.equal(gz.headers["content-encoding"], "gzip");
+  assert.deepEqual(gunzipSync(gz.body), wasm);
+  const plain = await fetchWith("/module.wasm", null);
+  assert.equal(plain.headers["content-encoding"], undefined);
+  assert.deepEqual(plain.body, wasm);
+  const image = await fetchWith("/photo.jpg", "br");
+  assert.equal(image.headers["content-encoding"], undefined, "images are sent as they are");
 });

@@ -431,6 +431,7 @@ async function loadModel(gpu: boolean): Promise<void> {
   try {
     info = await client.call("init", {
       preferGpu: gpu,
+      allowSoftwareGpu: params.get("backend") === "webgpu",
       modelUrl,
       debugShaders: params.get("debug") === "shaders",
       debugHooks: params.get("debug") === "hooks",

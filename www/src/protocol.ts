@@ -44,6 +44,8 @@ export interface Preset {
 export interface InitParams {
   /** Try WebGPU first (falls back to the CPU on its own); false forces the CPU. */
   preferGpu: boolean;
+  /** Use a software WebGPU adapter (SwiftShader) too: only when the address asks (?backend=webgpu). */
+  allowSoftwareGpu: boolean;
   /** Absolute URL of the bundle directory, ending in "/" (manifest.json lives there). */
   modelUrl: string;
   /** Log WGSL compile errors to the console (?debug=shaders), for diagnosing WebGPU failures. */

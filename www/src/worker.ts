@@ -188,7 +188,7 @@ async function initialize(params: InitParams): Promise<InitResult> {
     if (params.debugShaders) reportShaderErrors();
     if (params.preferGpu) watchDevice();
     stage(params.preferGpu ? "asking the browser for WebGPU" : "starting the CPU backend");
-    engine = await Engine.create(params.preferGpu);
+    engine = await Engine.create(params.preferGpu, params.allowSoftwareGpu);
   }
   const backend: BackendInfo = {
     backend: engine.backend,
@@ -278,6 +278,8 @@ function watchDevice(): void {
     const device = await request.call(this, descriptor);
     gpuDevice = device;
     void device.lost.then((info) => {
+      // A device set aside for the CPU path (a software adapter) loses nothing the engine uses.
+      if (engine?.backend !== "webgpu") return;
       post({ kind: "event", event: "device-lost", message: info.message || `the device was ${info.reason || "lost"}` });
     });
     return device;

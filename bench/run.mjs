@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// The driver: serves SITE with bench/server.mjs, runs each configuration in a fresh headless
+// Chromium per contender and run (alternating ours, theirs), prints the table and a final
+// `{"ratios": ...}` JSON line. compare.sh builds SITE and calls this; see README.md.
+//   node bench/run.mjs SITE [--runs N] [--images N] [--prompts N] [--no-webgpu] [--webgpu-runs N]
+//        [--no-threads] [--webgpu-dtype fp32|q8] [--chromium PATH] [--chromium-args "ARGS"] [--timeout-s S] [--json FILE]
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+const opts = { runs: 3, images: 5, prompts: 5, webgpu: true, threads: true, webgpuRuns: 1, webgpuDtype: "fp32", chromium: "/usr/bin/chromium", chromiumArgs: [], timeoutS: 900, json: null };
+let site = null;
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i];
+  const next = () => argv[++i];
+  if (a === "--runs") opts.runs = Number(next());
+  else if (a === "--images") opts.images = Math.max(5, Number(next()));
+  else if (a === "--prompts") opts.prompts = Number(next());
+  else if (a === "--no-webgpu") opts.webgpu = false;
+  else if (a === "--no-threads") opts.threads = false;
+  else if (a === "--webgpu-runs") opts.webgpuRuns = Number(next());
+  else if (a === "--webgpu-dtype") opts.webgpuDtype = next();
+  else if (a === "--chromium") opts.chromium = next();
+  else if (a === "--chromium-args") opts.chromiumArgs.push(...next().split(/\s+/).filter(Boolean));
+  else if (a === "--timeout-s") opts.timeoutS = Number(next());
+  else if (a === "--json") opts.json = next();
+  else if (!site) site = a;
+  else throw new Error(`unknown argument ${a}`);
+}
+if (!site) throw new Error("usage: node bench/run.mjs SITE [options]");
+
+const BASE_ARGS = ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--enable-unsafe-webgpu"];
+const say = (...a) => console.error("run:", ...a);
+
+function startServer() {
+  const child = spawn(process.execPath, [join(here, "server.mjs"), site, "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/at (http:\/\/\S+)/);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on("exit", (code) => reject(new Error(`server exited ${code}`)));
+  });
+}
+
+async function runOne(url, who, cfg) {
+  const dir = mkdtempSync(join(tmpdir(), "clip-bench-profile-"));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: opts.chromium,
+    headless: true,
+    args: [...BASE_ARGS, ...opts.chromiumArgs],
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on("pageerror", (e) => say(`${who} page error: ${e.message}`));
+    page.on("response", (r) => {
+      if (r.status() >= 400 && !r.url().endsWith("/favicon.ico")) say(`${who} HTTP ${r.status()} ${r.url()}`);
+    });
+    page.on("console", (m) => {
+      if (m.text().startsWith("Failed to load resource")) return;
+      if (m.type() === "error" || m.type() === "warning") say(`${who} console.${m.type()}: ${m.text().slice(0, 300)}`);
+    });
+    const q = new URLSearchParams({ who, threads: String(cfg.threads), gpu: cfg.gpu ? "1" : "0", images: String(cfg.images), prompts: String(cfg.prompts), dtype: who === "theirs" ? cfg.dtype : "q8" });
+    await page.goto(`${url}?${q}`);
+    await page.waitForFunction(() => window.__bench, null, { timeout: opts.timeoutS * 1000, polling: 250 });
+    const bench = await page.evaluate(() => window.__bench);
+    if (!bench.ok) throw new Error(`${who}: ${bench.error}`);
+    return bench.result;
+  } finally {
+    await context.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const MEASURES = [
+  ["load_ms", "load to ready (ms)"],
+  ["first_image_ms", "first image (ms)"],
+  ["steady_image_ms", "steady image, median (ms)"],
+  ["prompts_1_ms", "1 prompt, median (ms)"],
+  ["prompts_10_ms", "10 prompts, median (ms)"],
+  ["heap_bytes", "wasm heap after load (bytes)"],
+];
+const median = (xs) => {
+  const s = xs.filter((x) => typeof x === "number").sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : null;
+};
+const cosine = (a, b) => {
+  if (!a || !b || a.length !== b.length) return null;
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) (ab += a[i] * b[i]), (aa += a[i] * a[i]), (bb += b[i] * b[i]);
+  return ab / Math.sqrt(aa * bb);
+};
+
+const { child: server, url } = await startServer();
+say(`serving ${site} at ${url}`);
+const configs = [
+  { key: "cpu_1thread", title: "CPU (wasm), 1 thread each", threads: 1, gpu: false, runs: opts.runs, images: opts.images, prompts: opts.prompts, dtype: "q8" },
+  { key: "cpu_2threads", title: "CPU (wasm), theirs 2 threads (ours has no threads: its 1-thread figures)", threads: 2, gpu: false, runs: opts.runs, images: opts.images, prompts: opts.prompts, dtype: "q8", theirsOnly: true },
+];
+if (opts.webgpu) configs.push({ key: "webgpu", title: `WebGPU (ours q8 bundle; theirs dtype ${opts.webgpuDtype})`, threads: 1, gpu: true, runs: opts.webgpuRuns, images: 5, prompts: 2, dtype: opts.webgpuDtype });
+
+const report = { configs: {}, ratios: {} };
+let isolated = null;
+const all = {};
+try {
+  for (const cfg of configs) {
+    if (cfg.theirsOnly && !opts.threads) continue;
+    if (cfg.theirsOnly && isolated === false) {
+      say(`skipping ${cfg.key}: the page is not cross-origin isolated, so onnxruntime-web cannot run threads`);
+      continue;
+    }
+    const results = { ours: [], theirs: [] };
+    const errors = {};
+    for (let r = 0; r < cfg.runs; r++) {
+      for (const who of cfg.theirsOnly ? ["theirs"] : ["ours", "theirs"]) {
+        if (errors[who]) continue;
+        say(`${cfg.key} run ${r + 1}/${cfg.runs}: ${who}`);
+        try {
+          const res = await runOne(url, who, cfg);
+          isolated ??= res.crossOriginIsolated;
+          results[who].push(res);
+          say(`  ${who}: ${res.backend}; load ${res.load_ms.toFixed(0)} ms, first ${res.first_image_ms.toFixed(0)} ms, steady ${res.steady_image_ms.toFixed(0)} ms, 1p ${res.prompts_1_ms.toFixed(0)} ms, 10p ${res.prompts_10_ms.toFixed(0)} ms, heap ${res.heap_bytes}`);
+        } catch (e) {
+          errors[who] = String(e?.message ?? e).split("\n").slice(0, 6).join("\n");
+          say(`  ${who} FAILED: ${errors[who]}`);
+        }
+      }
+    }
+    if (cfg.theirsOnly) results.ours = all.cpu_1thread?.ours ?? [];
+    all[cfg.key] = results;
+    const row = {};
+    for (const [m] of MEASURES) {
+      const ours = median(results.ours.map((x) => x[m]));
+      const theirs = median(results.theirs.map((x) => x[m]));
+      row[m] = { ours, theirs, ratio: ours != null && theirs ? ours / theirs : null };
+    }
+    const o = results.ours[0], t = results.theirs[0];
+    report.configs[cfg.key] = {
+      title: cfg.title,
+      runs: { ours: results.ours.length, theirs: results.theirs.length },
+      backends: { ours: o?.backend ?? null, theirs: t?.backend ?? null },
+      heap_how: { ours: o?.heap_how ?? null, theirs: t?.heap_how ?? null },
+      cosine_ours_vs_theirs: { image: cosine(o?.image_embedding, t?.image_embedding), text: cosine(o?.text_embedding, t?.text_embedding) },
+      errors,
+      measures: row,
+      raw: { ours: results.ours.map(({ image_embedding, text_embedding, ...rest }) => rest), theirs: results.theirs.map(({ image_embedding, text_embedding, ...rest }) => rest) },
+    };
+    report.ratios[cfg.key] = Object.fromEntries(Object.entries(row).map(([m, v]) => [m, v.ratio == null ? null : Number(v.ratio.toFixed(3))]));
+  }
+} finally {
+  server.kill();
+}
+
+const fmt = (v, m) => (v == null ? "n/a" : m === "heap_bytes" ? String(Math.round(v)) : v.toFixed(1));
+for (const [key, c] of Object.entries(report.configs)) {
+  console.log(`\n## ${key}: ${c.title}`);
+  console.log(`runs: ours ${c.runs.ours}, theirs ${c.runs.theirs} (fresh browser each; medians across runs)`);
+  console.log(`ours:   ${c.backends.ours}`);
+  console.log(`theirs: ${c.backends.theirs}`);
+  for (const [who, e] of Object.entries(c.errors)) console.log(`${who} FAILED: ${e}`);
+  const cs = c.cosine_ours_vs_theirs;
+  console.log(`cosine ours vs theirs (same weights; image 0, one prompt): image ${cs.image?.toFixed(4) ?? "n/a"}, text ${cs.text?.toFixed(4) ?? "n/a"}`);
+  const parts = c.raw.theirs.map((r) => r.steady_image_parts_ms).filter(Boolean);
+  if (parts.length) {
+    const p = Object.fromEntries(["decode", "preprocess", "model"].map((k) => [k, median(parts.map((x) => x[k]))]));
+    console.log(`theirs' steady image split (median ms): decode ${p.decode.toFixed(1)}, preprocess ${p.preprocess.toFixed(1)}, vision model ${p.model.toFixed(1)}`);
+  }
+  const w = [30, 14, 14, 11];
+  const line = (cells) => "| " + cells.map((x, i) => String(x).padEnd(w[i])).join(" | ") + " |";
+  console.log(line(["measure", "ours", "theirs", "ours÷theirs"]));
+  console.log("|" + w.map((n) => "-".repeat(n + 2)).join("|") + "|");
+  for (const [m, label] of MEASURES) {
+    const v = c.measures[m];
+    console.log(line([label, fmt(v.ours, m), fmt(v.theirs, m), v.ratio == null ? "n/a" : v.ratio.toFixed(2)]));
+  }
+}
+if (opts.json) writeFileSync(opts.json, JSON.stringify(report, null, 2));
+console.log(JSON.stringify({ ratios: report.ratios }));
