@@ -1127,13 +1127,12 @@ function embedSnippet(): string {
 }
 
 async function copy(text: string, what: string): Promise<void> {
-  embedCode.value = what === "embed code" ? text : embedCode.value;
+  embedCode.value = text; // shown either way, to select by hand where copying is refused
   try {
     await navigator.clipboard.writeText(text);
     shareStatus.textContent = `The ${what} is on your clipboard.`;
   } catch {
     shareStatus.textContent = `Your browser did not allow copying: select the ${what} below and copy it.`;
-    if (what === "link") embedCode.value = text;
     embedCode.select();
   }
 }

@@ -92,8 +92,7 @@ scope.onmessage = (event) => {
 
 async function answerState(request: Request): Promise<void> {
   try {
-    wasmReady ??= init({ module_or_path: new URL("./pkg/clip_bg.wasm", import.meta.url) });
-    await wasmReady;
+    await startWasm();
     const result =
       request.method === "parseState"
         ? (JSON.parse(Engine.parseState(request.params.fragment)) as PageState)
@@ -173,12 +172,17 @@ interface ManifestHead {
 
 let wasmReady: Promise<unknown> | null = null;
 
+/** The wasm module, started once (link state and the engine both wait on it). */
+function startWasm(): Promise<unknown> {
+  wasmReady ??= init({ module_or_path: new URL("./pkg/clip_bg.wasm", import.meta.url) });
+  return wasmReady;
+}
+
 async function initialize(params: InitParams): Promise<InitResult> {
   const started = performance.now();
   stage("starting the WebAssembly module");
-  wasmReady ??= init({ module_or_path: new URL("./pkg/clip_bg.wasm", import.meta.url) });
   try {
-    await wasmReady;
+    await startWasm();
   } catch (error) {
     wasmReady = null;
     throw new Error(`The WebAssembly module could not be started (${messageOf(error)}).`);
