@@ -38,6 +38,11 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 const QUANTIZED_WEIGHTS: &str =
     r"((q_proj|k_proj|v_proj|out_proj|fc1|fc2|visual_projection|text_projection)|token_embedding|patch_embedding)\.weight$";
 
+/// The quantized weights a 4-bit bundle keeps at 8 bits: the patch embedding and both output
+/// projections, the two tensors whose 4-bit error alone costs the image embedding most
+/// (bench/q4_study.py ranks them) and the text tower's counterpart: 2 % of ViT-B/32's weights.
+const EIGHT_BIT_IN_Q4: &str = r"(patch_embedding|visual_projection|text_projection)\.weight$";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
@@ -58,9 +63,18 @@ impl Precision {
         }
     }
 
-    /// burn's scheme: symmetric, one f32 scale per `BLOCK` of values.
+    /// burn's scheme: symmetric, one f32 scale per block of values along the last dimension.
     fn scheme(self) -> Option<QuantScheme> {
-        self.scheme_with_block(&BLOCK)
+        self.scheme_with_block(&[1, self.block_cap()])
+    }
+
+    /// The largest block: 128 values for 8 bits; 32 for 4 bits, where one scale per 128 values
+    /// costs too much accuracy (bench/q4_study.py: image cosine 0.946 with 128, see the README).
+    fn block_cap(self) -> u8 {
+        match self {
+            Precision::Q4 => 32,
+            _ => BLOCK[1],
+        }
     }
 
     fn scheme_with_block(self, block: &[u8]) -> Option<QuantScheme> {
@@ -87,11 +101,40 @@ impl Precision {
 /// supported"), so 128 is the largest block that runs everywhere.
 const BLOCK: [u8; 2] = [1, 128];
 
-/// Quantizes the parameters whose path matches [`QUANTIZED_WEIGHTS`], each with a block size
-/// that divides its last dimension. (burn's `Quantizer` takes one scheme for all tensors.)
+/// The block a tensor of these dimensions is quantized with: one row of up to `cap` values along
+/// the last dimension, narrowed to the largest power of two that divides it.
+fn block_for(dims: &[usize], cap: u8) -> Vec<u8> {
+    let fit = |n: usize, want: u8| {
+        [128u8, 64, 32, 16, 8, 4, 2, 1].into_iter().filter(|b| *b <= want).find(|b| n % usize::from(*b) == 0).unwrap_or(1)
+    };
+    let mut block = vec![1u8; dims.len()];
+    if let Some((last, rest)) = dims.split_last() {
+        block[rest.len()] = fit(*last, cap);
+        if let [first] = rest {
+            block[0] = fit(*first, BLOCK[0]);
+        }
+    }
+    block
+}
+
+/// How a quantized weight (one [`QUANTIZED_WEIGHTS`] matches) is stored: the bundle's precision
+/// with the block [`block_for`] gives, except that a 4-bit bundle keeps the weights
+/// [`EIGHT_BIT_IN_Q4`] matches at 8 bits.
+fn weight_scheme(precision: Precision, keep_8_bit: &regex_lite::Regex, path: &str, dims: &[usize]) -> Option<QuantScheme> {
+    let precision = if precision == Precision::Q4 && keep_8_bit.is_match(path) { Precision::Q8 } else { precision };
+    precision.scheme_with_block(&block_for(dims, precision.block_cap()))
+}
+
+fn eight_bit_in_q4() -> Result<regex_lite::Regex> {
+    regex_lite::Regex::new(EIGHT_BIT_IN_Q4).map_err(|e| ClipError::Model(format!("bad quantization pattern: {e}")))
+}
+
+/// Quantizes the parameters whose path matches [`QUANTIZED_WEIGHTS`] as [`weight_scheme`] says.
+/// (burn's `Quantizer` takes one scheme for all tensors.)
 struct BlockQuantizer {
     precision: Precision,
     pattern: regex_lite::Regex,
+    keep_8_bit: regex_lite::Regex,
     path: Vec<String>,
 }
 
@@ -108,18 +151,10 @@ impl ModuleMapper for BlockQuantizer {
         if !self.pattern.is_match(&self.path.join(".")) {
             return param;
         }
-        let precision = self.precision;
+        let (precision, path) = (self.precision, self.path.join("."));
+        let keep_8_bit = self.keep_8_bit.clone();
         param.map(move |tensor| {
-            let dims = tensor.dims();
-            let fit = |n: usize, want: u8| {
-                [128u8, 64, 32, 16, 8, 4, 2, 1].into_iter().filter(|b| *b <= want).find(|b| n % usize::from(*b) == 0).unwrap_or(1)
-            };
-            let mut block = [1u8; D];
-            block[D - 1] = fit(dims[D - 1], BLOCK[1]);
-            if D == 2 {
-                block[0] = fit(dims[0], BLOCK[0]);
-            }
-            match precision.scheme_with_block(&block) {
+            match weight_scheme(precision, &keep_8_bit, &path, &tensor.dims()) {
                 Some(scheme) => {
                     let range = compute_range(&scheme, &tensor, &Calibration::MinMax);
                     let qparams = compute_q_params(&scheme, range);
@@ -149,6 +184,9 @@ pub struct Quantization {
     pub scheme: QuantScheme,
     /// Which weights are quantized (a regex over parameter paths).
     pub weights: String,
+    /// In a 4-bit bundle, the quantized weights kept at 8 bits (a regex over parameter paths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eight_bit_weights: Option<String>,
     /// Everything else is stored in this float type.
     pub other_weights: String,
 }
@@ -247,6 +285,11 @@ impl Manifest {
         if let Some(entry) = manifest.classifiers.iter().find(|c| !manifest.files.contains_key(&c.file)) {
             return Err(bad(format!("the {} classifier's file {} is not in its file list", entry.preset, entry.file)));
         }
+        manifest.config.check(MANIFEST)?;
+        // Compared, never printed: cubecl panics on a block size whose length passes its storage.
+        if manifest.quantization.as_ref().map(|q| q.scheme) != manifest.precision.scheme() {
+            return Err(bad(format!("its quantization scheme is not the one {:?} bundles use", manifest.precision)));
+        }
         Ok(manifest)
     }
 
@@ -326,6 +369,7 @@ pub fn convert(
         quantization: scheme.map(|scheme| Quantization {
             scheme,
             weights: QUANTIZED_WEIGHTS.into(),
+            eight_bit_weights: (precision == Precision::Q4).then(|| EIGHT_BIT_IN_Q4.into()),
             other_weights: "f16 (LayerNorms, biases, positional embeddings); f32 (class embedding)".into(),
         }),
         files: entries,
@@ -387,7 +431,7 @@ fn quantize<M: Module>(tower: M, scheme: Option<QuantScheme>, precision: Precisi
         Some(_) => {
             let pattern = regex_lite::Regex::new(QUANTIZED_WEIGHTS)
                 .map_err(|e| ClipError::Model(format!("bad quantization pattern: {e}")))?;
-            tower.map(&mut BlockQuantizer { precision, pattern, path: Vec::new() })
+            tower.map(&mut BlockQuantizer { precision, pattern, keep_8_bit: eight_bit_in_q4()?, path: Vec::new() })
         }
         None => tower,
     })
@@ -429,6 +473,16 @@ pub struct Towers {
     pub text: bool,
 }
 
+/// A bundle's towers and classifiers, loaded and verified: [`ModelParts`] but the tokenizer.
+pub struct LoadedTowers {
+    pub config: ClipConfig,
+    pub preprocess: PreprocessConfig,
+    pub vision: Option<VisionTower>,
+    pub text: Option<TextTower>,
+    pub logit_scale: f32,
+    pub classifiers: Vec<Classifier>,
+}
+
 impl Towers {
     pub const BOTH: Towers = Towers { vision: true, text: true };
 }
@@ -458,15 +512,26 @@ impl Bundle {
 
     /// Verify every present file against the manifest and load the towers it holds.
     /// Either tower file may be absent (a page that only needs text skips the vision file).
-    pub fn load(self, backend: &Backend) -> Result<ModelParts> {
+    pub fn load(mut self, backend: &Backend) -> Result<ModelParts> {
+        let tokenizer_json = self
+            .files
+            .remove(TOKENIZER_FILE)
+            .ok_or_else(|| ClipError::Model(format!("the bundle has no {TOKENIZER_FILE}")))?;
+        self.manifest.verify(TOKENIZER_FILE, &tokenizer_json)?;
+        let max_len = self.manifest.config.text.max_position_embeddings;
+        let LoadedTowers { config, preprocess, vision, text, logit_scale, classifiers } = self.load_towers(backend)?;
+        let tokenizer = ClipTokenizer::from_bytes(&tokenizer_json, max_len)?;
+        Ok(ModelParts { config, preprocess, tokenizer, vision, text, logit_scale, classifiers })
+    }
+
+    /// [`Bundle::load`] without the tokenizer: verify the other files and load the towers and
+    /// classifiers. Apart because building the tokenizer (compiling its regexes) costs more than
+    /// loading a small tower, which matters to the bundle fuzzer's speed.
+    pub fn load_towers(self, backend: &Backend) -> Result<LoadedTowers> {
         let Bundle { manifest, mut files } = self;
         for (name, bytes) in &files {
             manifest.verify(name, bytes)?;
         }
-        let tokenizer_json = files
-            .remove(TOKENIZER_FILE)
-            .ok_or_else(|| ClipError::Model(format!("the bundle has no {TOKENIZER_FILE}")))?;
-        let tokenizer = ClipTokenizer::from_bytes(&tokenizer_json, manifest.config.text.max_position_embeddings)?;
         let classifiers = manifest
             .classifiers
             .iter()
@@ -493,10 +558,9 @@ impl Bundle {
         if vision.is_none() && text.is_none() {
             return Err(ClipError::Model(format!("the bundle has neither {VISION_FILE} nor {TEXT_FILE}")));
         }
-        Ok(ModelParts {
+        Ok(LoadedTowers {
             config: manifest.config,
             preprocess: manifest.preprocess,
-            tokenizer,
             vision,
             text,
             logit_scale: manifest.logit_scale,
@@ -569,8 +633,49 @@ fn unpack<M: Module + ModuleSnapshot>(
     let tensors = reader
         .into_tensors()
         .map_err(|e| ClipError::Model(format!("{file} cannot be read ({e})")))?;
+    let keep_8_bit = eight_bit_in_q4()?;
+    for tensor in &tensors {
+        check_stored(file, tensor, manifest.precision, &keep_8_bit)?;
+    }
     // f16 weights come back as f32 for compute; quantized weights stay quantized.
     let result = tower.apply(tensors, None, Some(Box::new(FloatCastAdapter::to(DType::F32))), false);
     check_applied(file, &result)?;
     Ok(tower)
+}
+
+/// A stored weight's type must be one this bundle's precision writes (f32, f16, or the
+/// quantization scheme [`weight_scheme`] gives its name), and its byte length exactly what
+/// its shape needs: burn's loaders assume both and panic otherwise (found by fuzzing).
+fn check_stored(file: &str, tensor: &PackTensor, precision: Precision, keep_8_bit: &regex_lite::Regex) -> Result<()> {
+    let name = &tensor.name;
+    let dims = tensor.shape.as_slice();
+    let elements = dims.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
+    // Every stored type takes at least 4 bits a value, so this also bounds the shape.
+    if elements.is_none_or(|n| n > tensor.byte_len().saturating_mul(2).saturating_add(64)) {
+        return Err(ClipError::Model(format!("{file}: the weight {name} declares the shape {dims:?}, far more values than its bytes hold")));
+    }
+    let expected_type = match tensor.dtype {
+        DType::F32 | DType::F16 => true,
+        DType::QFloat(scheme) => !dims.is_empty() && weight_scheme(precision, keep_8_bit, name, dims) == Some(scheme),
+        _ => false,
+    };
+    if !expected_type {
+        // Not `{:?}` of the whole dtype: a hostile block size (a length past its storage)
+        // panics in cubecl's Debug.
+        let stored = match tensor.dtype {
+            DType::QFloat(scheme) => format!("{:?} with another block or store", scheme.value),
+            other => format!("{other:?}"),
+        };
+        return Err(ClipError::Model(format!(
+            "{file}: the weight {name} is stored as {stored}, which a {precision:?} bundle does not use"
+        )));
+    }
+    let needed = burn::store::bridge::data_len(tensor.dtype, &tensor.shape);
+    if tensor.byte_len() != needed {
+        return Err(ClipError::Model(format!(
+            "{file}: the weight {name} has {} bytes where its shape {dims:?} needs {needed}",
+            tensor.byte_len()
+        )));
+    }
+    Ok(())
 }

@@ -119,12 +119,6 @@ impl ClipConfig {
                 activation: Activation::parse(t.hidden_act.as_deref().unwrap_or("quick_gelu"))?,
                 layer_norm_eps: t.layer_norm_eps.unwrap_or(1e-5),
             };
-            if tower.num_attention_heads == 0 || tower.hidden_size % tower.num_attention_heads != 0 {
-                return Err(ClipError::Model(format!(
-                    "config.json: hidden_size {} is not divisible by num_attention_heads {}",
-                    tower.hidden_size, tower.num_attention_heads
-                )));
-            }
             Ok(tower)
         };
         let config = ClipConfig {
@@ -142,14 +136,51 @@ impl ClipConfig {
             },
             projection_dim,
         };
-        let v = &config.vision;
-        if v.patch_size == 0 || v.image_size % v.patch_size != 0 || v.num_channels != 3 {
-            return Err(ClipError::Model(format!(
-                "config.json: image_size {} must be a multiple of patch_size {} with 3 channels",
-                v.image_size, v.patch_size
-            )));
-        }
+        config.check("config.json")?;
         Ok(config)
+    }
+
+    /// Shapes the towers can be built with, within bounds no CLIP comes near (ViT-bigG: width
+    /// 1664, 48 layers), so a hostile config.json or bundle manifest gets one sentence, not a
+    /// division by zero or a tower of terabytes.
+    pub fn check(&self, file: &str) -> Result<()> {
+        let bad = |what: String| Err(ClipError::Model(format!("{file}: {what}")));
+        for (name, t) in [("text", &self.text.tower), ("vision", &self.vision.tower)] {
+            if t.num_attention_heads == 0 || t.hidden_size % t.num_attention_heads != 0 {
+                return bad(format!(
+                    "the {name} tower's hidden_size {} is not divisible by num_attention_heads {}",
+                    t.hidden_size, t.num_attention_heads
+                ));
+            }
+            let sizes = [t.hidden_size, t.intermediate_size, t.num_hidden_layers];
+            if sizes.iter().any(|&n| n == 0) || t.hidden_size > 8192 || t.intermediate_size > 32768 || t.num_hidden_layers > 128 {
+                return bad(format!(
+                    "the {name} tower's sizes (hidden {}, intermediate {}, {} layers) are out of range",
+                    t.hidden_size, t.intermediate_size, t.num_hidden_layers
+                ));
+            }
+            if !t.layer_norm_eps.is_finite() || t.layer_norm_eps < 0.0 {
+                return bad(format!("the {name} tower's layer_norm_eps {} is not a small positive number", t.layer_norm_eps));
+            }
+        }
+        let text = &self.text;
+        if text.vocab_size == 0 || text.vocab_size > 1_000_000 || !(2..=1024).contains(&text.max_position_embeddings) {
+            return bad(format!(
+                "the text tower's vocab_size {} or max_position_embeddings {} is out of range",
+                text.vocab_size, text.max_position_embeddings
+            ));
+        }
+        let v = &self.vision;
+        if v.patch_size == 0 || v.image_size < v.patch_size || v.image_size > 1024 || v.image_size % v.patch_size != 0 || v.num_channels != 3 {
+            return bad(format!(
+                "image_size {} must be a multiple of patch_size {} (at most 1024) with 3 channels",
+                v.image_size, v.patch_size
+            ));
+        }
+        if self.projection_dim == 0 || self.projection_dim > 8192 {
+            return bad(format!("projection_dim {} is out of range", self.projection_dim));
+        }
+        Ok(())
     }
 }
 

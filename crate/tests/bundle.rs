@@ -265,3 +265,29 @@ fn a_bundle_id_depends_on_the_weights() {
     assert_eq!(a, again);
     assert_ne!(a, b, "a fine-tune must not share the original's bundle id");
 }
+
+#[test]
+fn four_bit_bundles_keep_the_patch_convolution_and_projections_at_eight_bits() {
+    use burn::tensor::DType;
+    use burn::tensor::quantization::QuantValue;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("q4");
+    convert(&fixture("tiny-quickgelu"), &dir, "q4");
+    let mut values = BTreeMap::new();
+    for file in ["vision.bpk", "text.bpk"] {
+        let bytes = burn::tensor::Bytes::from_bytes_vec(std::fs::read(dir.join(file)).unwrap());
+        for tensor in burn::store::burn_pack::Reader::from_bytes(bytes).unwrap().into_tensors().unwrap() {
+            if let DType::QFloat(scheme) = tensor.dtype {
+                values.insert(tensor.name.clone(), scheme.value);
+            }
+        }
+    }
+    let eight_bit = |name: &str| name.ends_with("patch_embedding.weight") || name.ends_with("projection.weight");
+    assert_eq!(values.keys().filter(|n| eight_bit(n)).count(), 3, "{values:?}");
+    for (name, value) in &values {
+        let expected = if eight_bit(name) { QuantValue::Q8S } else { QuantValue::Q4S };
+        assert_eq!(*value, expected, "{name}");
+    }
+    // Every other matrix is quantized too: attention, MLP, token embedding.
+    assert!(values.keys().any(|n| n.ends_with("fc1.weight")) && values.keys().any(|n| n.ends_with("token_embedding.weight")));
+}
