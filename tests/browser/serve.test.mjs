@@ -5,8 +5,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { request } from "node:http";
-import { brotliDecompressSync, gunzipSync } from "node:zlib";
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, gunzipSync } from "node:zlib";
+import { mkdtemp, mkdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,4 +94,20 @@ test("code is sent compressed when the client accepts it, byte-identical once de
   assert.deepEqual(plain.body, wasm);
   const image = await fetchWith("/photo.jpg", "br");
   assert.equal(image.headers["content-encoding"], undefined, "images are sent as they are");
+
+  // A precompressed sibling (what www/build.mjs writes for the wasm module) is sent as it is...
+  const precompressed = brotliCompressSync(wasm, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } });
+  await writeFile(join(root, "built.wasm"), wasm);
+  await writeFile(join(root, "built.wasm.br"), precompressed);
+  const sibling = await fetchWith("/built.wasm", "br");
+  assert.equal(sibling.headers["content-encoding"], "br");
+  assert.deepEqual(sibling.body, precompressed);
+  assert.deepEqual(brotliDecompressSync(sibling.body), wasm);
+  // ...unless it is older than the file: a module rebuilt without it is compressed afresh.
+  const newer = Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 5) % 11));
+  await writeFile(join(root, "stale.wasm.br"), precompressed);
+  await writeFile(join(root, "stale.wasm"), newer);
+  await utimes(join(root, "stale.wasm.br"), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+  const stale = await fetchWith("/stale.wasm", "br");
+  assert.deepEqual(brotliDecompressSync(stale.body), newer);
 });
