@@ -5,7 +5,8 @@
 //   node bench/run.mjs SITE [--runs N] [--images N] [--prompts N] [--no-webgpu] [--webgpu-runs N]
 //        [--no-threads] [--webgpu-dtype fp32|q8] [--chromium PATH] [--chromium-args "ARGS"] [--timeout-s S] [--json FILE]
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -181,5 +182,30 @@ for (const [key, c] of Object.entries(report.configs)) {
     console.log(line([label, fmt(v.ours, m), fmt(v.theirs, m), v.ratio == null ? "n/a" : v.ratio.toFixed(2)]));
   }
 }
+// Code on the wire: each contender's scripts and wasm, raw, gzip -9 and brotli 11 (what a host
+// serving precompressed files sends; `www/build.mjs` writes ours).
+const wire = (files) => {
+  const raw = files.map((f) => readFileSync(join(site, f)));
+  const sum = (f) => raw.reduce((n, b) => n + f(b).length, 0);
+  return {
+    raw: sum((b) => b),
+    gzip: sum((b) => gzipSync(b, { level: 9 })),
+    brotli: sum((b) => brotliCompressSync(b, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: b.length } })),
+  };
+};
+report.code_bytes = {
+  ours: wire(["pkg/clip.js", "pkg/clip_bg.wasm"]),
+  theirs: wire(["tjs/transformers.js", "ort/ort-wasm-simd-threaded.asyncify.mjs", "ort/ort-wasm-simd-threaded.asyncify.wasm"]),
+};
+console.log("\n## code on the wire (scripts + wasm, bytes)");
+console.log("| encoding | ours | theirs | ours÷theirs |");
+console.log("|---|---|---|---|");
+for (const enc of ["raw", "gzip", "brotli"]) {
+  const o = report.code_bytes.ours[enc], t = report.code_bytes.theirs[enc];
+  console.log(`| ${enc} | ${o} | ${t} | ${(o / t).toFixed(2)} |`);
+}
+report.ratios.code_bytes = Object.fromEntries(
+  ["raw", "gzip", "brotli"].map((e) => [e, Number((report.code_bytes.ours[e] / report.code_bytes.theirs[e]).toFixed(3))]),
+);
 if (opts.json) writeFileSync(opts.json, JSON.stringify(report, null, 2));
 console.log(JSON.stringify({ ratios: report.ratios }));
