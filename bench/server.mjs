@@ -1,38 +1,17 @@
 #!/usr/bin/env node
 // The harness's static file server: node bench/server.mjs DIR [port=0]; prints "serving DIR at URL".
-// The same strict CSP as www/serve.mjs (scripts and wasm only from this origin, no inline script,
-// no eval beyond compiling WebAssembly, fetches only to this origin), plus what www/serve.mjs does
-// not send: Cross-Origin-Opener-Policy and Cross-Origin-Embedder-Policy, so the page is
-// cross-origin isolated (SharedArrayBuffer, so onnxruntime-web can run 2 threads, and
+// The page's own content types and strict CSP (www/http-policy.mjs, as www/serve.mjs sends them),
+// plus what www/serve.mjs does not send: Cross-Origin-Opener-Policy and
+// Cross-Origin-Embedder-Policy, so the page is cross-origin isolated (SharedArrayBuffer, so onnxruntime-web can run 2 threads, and
 // performance.measureUserAgentSpecificMemory). No compression: it runs on localhost, and both
 // contenders' files are served the same way. Symlinks under DIR are followed.
 import { createServer } from "node:http";
 import { createReadStream, statSync } from "node:fs";
 import { extname, join, normalize, resolve, sep } from "node:path";
+import { CSP, TYPES } from "../www/http-policy.mjs";
 
 const root = resolve(process.argv[2] ?? ".");
 const port = Number(process.argv[3] ?? 0);
-const TYPES = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".json": "application/json",
-  ".wasm": "application/wasm",
-  ".png": "image/png",
-  ".jpg": "image/jpeg",
-  ".css": "text/css; charset=utf-8",
-};
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "worker-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self' blob: data:",
-  "style-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join("; ");
 
 createServer((req, res) => {
   let path;

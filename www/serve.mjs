@@ -9,50 +9,11 @@ import { createReadStream, readFileSync, statSync } from "node:fs";
 import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import { extname, join, normalize, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CSP, TYPES } from "./http-policy.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(process.argv[2] ?? join(here, "dist"));
 const port = Number(process.argv[3] ?? 8080);
-
-const TYPES = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".json": "application/json",
-  ".map": "application/json",
-  ".wasm": "application/wasm",
-  ".bpk": "application/octet-stream",
-  ".png": "image/png",
-  ".jpg": "image/jpeg",
-  ".jpeg": "image/jpeg",
-  ".gif": "image/gif",
-  ".webp": "image/webp",
-  ".bmp": "image/bmp",
-  ".svg": "image/svg+xml",
-  ".ico": "image/x-icon",
-  ".txt": "text/plain; charset=utf-8",
-};
-
-/**
- * The page's Content-Security-Policy (index.html carries the same as a <meta> tag for static
- * hosts that set no headers): scripts and the wasm module only from this origin, no inline
- * script, no eval beyond compiling WebAssembly, and fetches (the model) only to this origin,
- * so an image a visitor drops can go nowhere. frame-ancestors lets blogs embed the page.
- */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "worker-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self' blob: data:",
-  "media-src 'self' blob: mediastream:",
-  "style-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors *",
-].join("; ");
 
 /** Text and code compress well (the 21 MB wasm module: 3.3 MB precompressed brotli, 5.3 MB gzip); images and quantized weights do not. */
 const COMPRESSIBLE = new Set([".html", ".js", ".mjs", ".css", ".json", ".map", ".wasm", ".svg", ".txt"]);
