@@ -148,13 +148,13 @@ impl ModuleMapper for BlockQuantizer {
     }
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        if !self.pattern.is_match(&self.path.join(".")) {
+        let path = self.path.join(".");
+        if !self.pattern.is_match(&path) {
             return param;
         }
-        let (precision, path) = (self.precision, self.path.join("."));
-        let keep_8_bit = self.keep_8_bit.clone();
-        param.map(move |tensor| {
-            match weight_scheme(precision, &keep_8_bit, &path, &tensor.dims()) {
+        let (precision, keep_8_bit) = (self.precision, &self.keep_8_bit);
+        param.map(|tensor| {
+            match weight_scheme(precision, keep_8_bit, &path, &tensor.dims()) {
                 Some(scheme) => {
                     let range = compute_range(&scheme, &tensor, &Calibration::MinMax);
                     let qparams = compute_q_params(&scheme, range);
