@@ -16,5 +16,14 @@ trap 'rm -rf "$SCRATCH"' EXIT
 
 CLIP_TEST_PAGE=1 cargo test --release --workspace
 
+# The integer matmul, activation folding and sigmoid kernels of the patched burn-flex
+# (third_party/burn-flex/PATCHED.md): natively (SSE2), and as the page runs them, compiled to
+# wasm with simd128 and run in Node's WASI (needs `rustup target add wasm32-wasip1`).
+FLEX=third_party/burn-flex/Cargo.toml
+cargo test --release --manifest-path "$FLEX" --lib -- qmatmul
+CARGO_TARGET_WASM32_WASIP1_RUNNER="node $PWD/tests/wasi/run.mjs" RUSTFLAGS="-C target-feature=+simd128" \
+  cargo test --release --target wasm32-wasip1 --manifest-path "$FLEX" --no-default-features --features std,simd \
+  --lib -- qmatmul simd_sigmoid
+
 ./build.sh --from tests/fixtures/tiny-quickgelu --bundle-dir "$SCRATCH/models" --out "$SCRATCH/site"
 CLIP_SITE="$SCRATCH/site" CLIP_BIN="$CARGO_TARGET_DIR/release/clip" node --test tests/browser/

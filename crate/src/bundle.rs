@@ -538,20 +538,25 @@ impl Bundle {
             .filter_map(|entry| files.remove(&entry.file).map(|bytes| entry.decode(&bytes)))
             .collect::<Result<Vec<_>>>()?;
         let device = backend.device.clone();
-        // On a GPU quantized weights stay quantized (less memory, burn's quantized kernels); on the
-        // CPU they are expanded once here.
+        // On a GPU quantized weights stay quantized (burn's quantized kernels). In wasm's CPU path
+        // too: burn-flex, as patched in third_party/, multiplies their i8 values directly, so
+        // only the patch convolution's kernel is expanded here (burn convolves float kernels
+        // only, and would expand it again for every image). The native CPU expands everything
+        // once: its f32 gemm (AVX2/AVX-512, all cores) is 3× faster than the integer kernel's
+        // SSE2 on ViT-B/32, and memory is no concern there.
+        let mut expander = Dequantizer { min_rank: if cfg!(target_family = "wasm") { 3 } else { 1 } };
         let expand = backend.kind == "cpu";
         let vision = match files.remove(VISION_FILE) {
             Some(bytes) => {
                 let tower = unpack(VisionTower::new(&manifest.config, &device), bytes, &manifest, VISION_FILE, "vision")?;
-                Some(if expand { tower.map(&mut Dequantizer) } else { tower })
+                Some(if expand { tower.map(&mut expander) } else { tower })
             }
             None => None,
         };
         let text = match files.remove(TEXT_FILE) {
             Some(bytes) => {
                 let tower = unpack(TextTower::new(&manifest.config, &device), bytes, &manifest, TEXT_FILE, "text")?;
-                Some(if expand { tower.map(&mut Dequantizer) } else { tower })
+                Some(if expand { tower.map(&mut expander) } else { tower })
             }
             None => None,
         };
@@ -602,13 +607,15 @@ impl Bundle {
     }
 }
 
-/// Turns quantized parameters back into f32. Used on the CPU, where burn-flex would otherwise
-/// dequantize every weight on every forward pass (measured 2.4× slower on ViT-B/32).
-struct Dequantizer;
+/// Turns quantized parameters of at least `min_rank` dimensions back into f32.
+struct Dequantizer {
+    min_rank: usize,
+}
 
 impl ModuleMapper for Dequantizer {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        param.map(|tensor| if matches!(tensor.dtype(), DType::QFloat(_)) { tensor.dequantize() } else { tensor })
+        let expand = D >= self.min_rank;
+        param.map(|tensor| if expand && matches!(tensor.dtype(), DType::QFloat(_)) { tensor.dequantize() } else { tensor })
     }
 }
 

@@ -105,6 +105,25 @@ impl Clip {
         Ok(Clip { backend, config, preprocess, tokenizer, vision, text, logit_scale, classifiers, text_cache: HashMap::new() })
     }
 
+    /// Load the towers another part of the same bundle holds (same manifest) into this model,
+    /// e.g. the text tower after the vision tower: the page hands wasm one tower file at a time,
+    /// each freed once its weights are loaded, so the heap never holds both files at once.
+    pub fn add_towers(&mut self, bundle: crate::bundle::Bundle) -> Result<()> {
+        let towers = bundle.load_towers(&self.backend)?;
+        if towers.config != self.config {
+            return Err(ClipError::Model("these tower files belong to another model".into()));
+        }
+        if towers.vision.is_some() {
+            self.vision = towers.vision;
+        }
+        if towers.text.is_some() {
+            self.text = towers.text;
+            self.text_cache.clear();
+        }
+        self.classifiers.extend(towers.classifiers);
+        Ok(())
+    }
+
     fn vision(&self) -> Result<&VisionTower> {
         self.vision.as_ref().ok_or_else(|| ClipError::Input("this model was loaded without its vision tower".into()))
     }

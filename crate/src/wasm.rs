@@ -103,20 +103,28 @@ impl Engine {
     pub fn load_bundle(
         &self,
         manifest_json: &str,
-        vision: Option<Vec<u8>>,
-        text: Option<Vec<u8>>,
+        vision: Option<js_sys::Uint8Array>,
+        text: Option<js_sys::Uint8Array>,
         tokenizer: Vec<u8>,
     ) -> Result<(), JsError> {
         let manifest = Manifest::parse(manifest_json.as_bytes()).map_err(js_error)?;
+        // Each tower file is copied into wasm memory only when its turn comes and freed once its
+        // weights are loaded: the heap (which never shrinks) peaks at one file plus the weights,
+        // instead of both files plus the weights.
+        let mut towers = [(VISION_FILE, vision), (TEXT_FILE, text)]
+            .into_iter()
+            .filter_map(|(name, bytes)| bytes.map(|bytes| (name, bytes)));
         let mut files = BTreeMap::new();
         files.insert(TOKENIZER_FILE.to_string(), tokenizer);
-        if let Some(v) = vision {
-            files.insert(VISION_FILE.to_string(), v);
+        if let Some((name, bytes)) = towers.next() {
+            files.insert(name.to_string(), bytes.to_vec());
         }
-        if let Some(t) = text {
-            files.insert(TEXT_FILE.to_string(), t);
+        let mut clip =
+            Clip::from_bundle(Bundle { manifest: manifest.clone(), files }, self.backend.clone()).map_err(js_error)?;
+        for (name, bytes) in towers {
+            let files = BTreeMap::from([(name.to_string(), bytes.to_vec())]);
+            clip.add_towers(Bundle { manifest: manifest.clone(), files }).map_err(js_error)?;
         }
-        let clip = Clip::from_bundle(Bundle { manifest, files }, self.backend.clone()).map_err(js_error)?;
         *self.clip.try_borrow_mut().map_err(|_| JsError::new("the engine is busy"))? = Some(clip);
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, LayerNorm, Linear};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 
 use super::encoder::{Encoder, layer_norm, linear};
 use crate::config::ClipConfig;
@@ -66,11 +66,15 @@ impl TextTower {
             let eot = seq.iter().position(|&id| id == end_of_text).unwrap_or(seq.len().saturating_sub(1));
             pooled_rows.push((row * tokens + eot) as i64);
         }
-        let ids = Tensor::<2, Int>::from_data(TensorData::new(flat, [batch, tokens]), device);
+        let ids = Tensor::<1, Int>::from_data(TensorData::new(flat, [batch * tokens]), device);
+        // The rows of the token table, looked up while still quantized: `Embedding::forward`
+        // would expand the whole table (49,408 × 512 for ViT-B/32) to f32 on every call.
+        let embedded = m.embeddings.token_embedding.weight.val().select(0, ids);
+        let embedded = if matches!(embedded.dtype(), DType::QFloat(_)) { embedded.dequantize() } else { embedded };
+        let hidden = embedded.dims()[1];
         let positions = m.embeddings.position_embedding.weight.val().narrow(0, 0, tokens);
-        let x = m.embeddings.token_embedding.forward(ids) + positions.unsqueeze_dim::<3>(0);
+        let x = embedded.reshape([batch, tokens, hidden]) + positions.unsqueeze_dim::<3>(0);
         let x = m.final_layer_norm.forward(m.encoder.forward(x, true));
-        let hidden = x.dims()[2];
         let rows = Tensor::<1, Int>::from_data(TensorData::new(pooled_rows, [batch]), device);
         let pooled = x.reshape([batch * tokens, hidden]).select(0, rows);
         self.text_projection.forward(pooled)

@@ -1,0 +1,611 @@
+//! Float × block-quantized matmul computed on integers, the weights never expanded.
+//! (Patch to burn-flex 0.22.1; see `PATCHED.md`.)
+//!
+//! Upstream dequantizes the whole weight to f32 on every call and runs the f32 gemm: four
+//! times the memory traffic, and in wasm a 4-wide f32 kernel with no FMA. Here the weight's
+//! i8 values are multiplied as they are stored, with `i32x4.dot_i16x8_s` (x86's `pmaddwd`):
+//! eight multiply-adds per instruction, exact i32 sums.
+//!
+//! A weight value is `scale[k, block of n] · q[k, n]`: its scale varies along the reduction
+//! dimension `k`, so it cannot be pulled out of the sum. It is folded into the activations
+//! instead, once per block of output columns: `y[m, k] = x[m, k] · scale[k, j]`, quantized per
+//! row to i16 with as many levels as the i32 sum can hold without overflow (about 14 bits for a
+//! 768-wide reduction, 12 for 3072), so the error added to the weights' own is small.
+//! Non-finite activations take a plain f32 path so that NaN and infinities propagate as they
+//! would through the f32 gemm.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// The right-hand operand: `k × n` quantized values in row-major order, one scale per
+/// `1 × block` run along `n` (`scales[k * n / block + j]`), times a per-tensor `global`.
+pub struct QuantizedMatrix<'a> {
+    pub values: &'a [i8],
+    pub scales: &'a [f32],
+    pub global: f32,
+    pub k: usize,
+    pub n: usize,
+    pub block: usize,
+}
+
+/// Columns per micro-tile (two vectors of four i32 sums).
+const COLS: usize = 8;
+/// Rows per micro-tile: 6 × 2 accumulators, 2 weight vectors, a splat and a product fill the
+/// 16 vector registers of x86-64 (where V8 runs most wasm).
+const ROWS: usize = 6;
+
+/// The largest activation magnitude for which a `k`-long sum of `activation × weight` (|weight|
+/// ≤ 128) cannot overflow an i32.
+pub fn activation_limit(k: usize) -> i32 {
+    let pairs = k.div_ceil(2).max(1) * 2;
+    let limit = (i32::MAX as usize) / (128 * pairs);
+    limit.clamp(1, i16::MAX as usize) as i32
+}
+
+/// `lhs` (`m × k`, row-major f32) times `rhs`: `m × n`, row-major.
+pub fn matmul(lhs: &[f32], m: usize, rhs: &QuantizedMatrix) -> Vec<f32> {
+    matmul_with(lhs, m, rhs, simd_available())
+}
+
+/// As [`matmul`], choosing the integer kernel: SIMD where this target has one, or the portable
+/// one (tests compare the two; their integer sums must agree exactly).
+pub fn matmul_with(lhs: &[f32], m: usize, rhs: &QuantizedMatrix, use_simd: bool) -> Vec<f32> {
+    let (k, n, block) = (rhs.k, rhs.n, rhs.block);
+    assert!(block > 0 && n % block == 0, "quantization blocks must divide the columns");
+    assert_eq!(lhs.len(), m * k, "lhs must be m × k");
+    assert_eq!(rhs.values.len(), k * n, "rhs must be k × n");
+    assert_eq!(rhs.scales.len(), k * (n / block), "one scale per block");
+
+    let blocks = n / block;
+    let padded_k = k.div_ceil(2) * 2;
+    let mut out = vec![0.0f32; m * n];
+    let (activations, kinds) = fold_and_quantize(lhs, m, rhs, padded_k);
+
+    let mut integer_rows = Vec::with_capacity(m);
+    let panel_len = padded_k * COLS;
+    let mut panels = vec![0i8; (block / COLS) * panel_len];
+    for j in 0..blocks {
+        integer_rows.clear();
+        integer_rows.extend((0..m).filter_map(|row| match kinds[j * m + row] {
+            Row::Integer(step) => Some((row, step)),
+            _ => None,
+        }));
+        let columns = j * block..(j + 1) * block;
+        let tiles = block / COLS;
+        let tiled_end = columns.start + tiles * COLS;
+        let acts_of = |row: usize| {
+            let start = (j * m + row) * padded_k;
+            &activations[start..start + padded_k]
+        };
+        if !integer_rows.is_empty() && tiles > 0 {
+            // This block's weights as one contiguous panel per 8-column tile (k × 8 bytes:
+            // 6 kB at k = 768), so the row tiles stream them from L1 instead of touching one
+            // cache line per weight row.
+            pack_panels(rhs.values, k, n, columns.start, tiles, &mut panels, use_simd);
+            for t in 0..tiles {
+                let panel = &panels[t * panel_len..(t + 1) * panel_len];
+                let col = columns.start + t * COLS;
+                for rows in integer_rows.chunks(ROWS) {
+                    let mut acts: [&[i16]; ROWS] = [&[]; ROWS];
+                    for (slot, &(row, _)) in acts.iter_mut().zip(rows) {
+                        *slot = acts_of(row);
+                    }
+                    let sums = tile(&acts[..rows.len()], panel, use_simd);
+                    for (r, &(row, step)) in rows.iter().enumerate() {
+                        for c in 0..COLS {
+                            out[row * n + col + c] = sums[r][c] as f32 * step;
+                        }
+                    }
+                }
+            }
+        }
+        for col in tiled_end..columns.end {
+            for &(row, step) in &integer_rows {
+                let act = acts_of(row);
+                let mut sum = 0i32;
+                for kk in 0..k {
+                    sum += i32::from(act[kk]) * i32::from(rhs.values[kk * n + col]);
+                }
+                out[row * n + col] = sum as f32 * step;
+            }
+        }
+
+        for row in (0..m).filter(|&row| kinds[j * m + row] == Row::Float) {
+            let x = &lhs[row * k..(row + 1) * k];
+            for col in columns.clone() {
+                let mut sum = 0.0f32;
+                for kk in 0..k {
+                    let scale = rhs.global * rhs.scales[kk * blocks + j];
+                    sum += x[kk] * scale * f32::from(rhs.values[kk * n + col]);
+                }
+                out[row * n + col] = sum;
+            }
+        }
+    }
+    out
+}
+
+/// How a row of activations is multiplied in one block of columns.
+#[derive(Clone, Copy, PartialEq)]
+enum Row {
+    /// All zero there: its outputs stay zero.
+    Zero,
+    /// Quantized; each level stands for this step.
+    Integer(f32),
+    /// Not finite: computed in f32 so NaN and infinities propagate.
+    Float,
+}
+
+/// Every row's activations folded with every block's scales, then quantized: block-major,
+/// `padded_k` i16 per (block, row) (the last, if `k` is odd, stays zero), with what each row is
+/// in each block (`kinds[block * m + row]`).
+#[inline(never)]
+fn fold_and_quantize(lhs: &[f32], m: usize, rhs: &QuantizedMatrix, padded_k: usize) -> (Vec<i16>, Vec<Row>) {
+    let (k, blocks) = (rhs.k, rhs.n / rhs.block);
+    let limit = activation_limit(k) as f32;
+    let scales_finite = rhs.global.is_finite() && rhs.scales.iter().all(|s| s.is_finite());
+    let mut activations = vec![0i16; blocks * m * padded_k];
+    let mut kinds = vec![Row::Zero; blocks * m];
+    // The scales block-major (one contiguous run of `k` per block), so that the loops below
+    // are elementwise over `k` and vectorise.
+    let mut block_scales = vec![0.0f32; blocks * k];
+    for kk in 0..k {
+        for j in 0..blocks {
+            block_scales[j * k + kk] = rhs.global * rhs.scales[kk * blocks + j];
+        }
+    }
+    let mut folded = vec![0.0f32; k];
+    for row in 0..m {
+        let x = &lhs[row * k..(row + 1) * k];
+        if !(scales_finite && x.iter().all(|v| v.is_finite())) {
+            for j in 0..blocks {
+                kinds[j * m + row] = Row::Float;
+            }
+            continue;
+        }
+        for j in 0..blocks {
+            let scales = &block_scales[j * k..(j + 1) * k];
+            let peak = fold(x, scales, &mut folded);
+            let step = peak / limit;
+            kinds[j * m + row] = if peak == 0.0 {
+                Row::Zero
+            } else if !peak.is_finite() || !step.is_normal() {
+                Row::Float
+            } else {
+                let inverse = limit / peak;
+                let start = (j * m + row) * padded_k;
+                quantize(&folded, inverse, &mut activations[start..start + k]);
+                Row::Integer(step)
+            };
+        }
+    }
+    (activations, kinds)
+}
+
+/// `y = x · scales`, elementwise; returns the largest `|y|` (all inputs finite).
+fn fold(x: &[f32], scales: &[f32], y: &mut [f32]) -> f32 {
+    let k = x.len();
+    assert!(scales.len() == k && y.len() == k);
+    // Where the elements the SIMD loop leaves start (all of them where there is none).
+    #[allow(unused_mut, unused_assignments)]
+    let mut start = 0;
+    let mut peak = 0.0f32;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let mut lanes = f32x4_splat(0.0);
+        start = k / 4 * 4;
+        for i in (0..start).step_by(4) {
+            // SAFETY: i + 4 <= k for all three slices.
+            unsafe {
+                let v = f32x4_mul(v128_load(x.as_ptr().add(i) as *const v128), v128_load(scales.as_ptr().add(i) as *const v128));
+                v128_store(y.as_mut_ptr().add(i) as *mut v128, v);
+                lanes = f32x4_pmax(lanes, f32x4_abs(v));
+            }
+        }
+        let lanes: [f32; 4] = unsafe { core::mem::transmute(lanes) };
+        peak = lanes.iter().fold(peak, |a, &b| a.max(b));
+    }
+    for i in start..k {
+        y[i] = x[i] * scales[i];
+        peak = peak.max(y[i].abs());
+    }
+    peak
+}
+
+/// `q = round(y · inverse)`, half away from zero; every `|y · inverse|` is at most the
+/// activation limit, so the conversions are exact.
+fn quantize(y: &[f32], inverse: f32, q: &mut [i16]) {
+    let k = y.len();
+    assert!(q.len() == k);
+    // Where the elements the SIMD loop leaves start (all of them where there is none).
+    #[allow(unused_mut, unused_assignments)]
+    let mut start = 0;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let (scale, half, sign) = (f32x4_splat(inverse), f32x4_splat(0.5), u32x4_splat(0x8000_0000));
+        let round = |v: v128| {
+            let v = f32x4_mul(v, scale);
+            i32x4_trunc_sat_f32x4(f32x4_add(v, v128_or(half, v128_and(v, sign))))
+        };
+        start = k / 8 * 8;
+        for i in (0..start).step_by(8) {
+            // SAFETY: i + 8 <= k for both slices.
+            unsafe {
+                let low = round(v128_load(y.as_ptr().add(i) as *const v128));
+                let high = round(v128_load(y.as_ptr().add(i + 4) as *const v128));
+                v128_store(q.as_mut_ptr().add(i) as *mut v128, i16x8_narrow_i32x4(low, high));
+            }
+        }
+    }
+    for i in start..k {
+        let v = y[i] * inverse;
+        q[i] = (v + 0.5f32.copysign(v)) as i32 as i16;
+    }
+}
+
+/// Weight rows `2p` and `2p + 1` of columns `col0 + 8t .. + 8`, interleaved
+/// (`w[2p][c], w[2p + 1][c], w[2p][c + 1], …`): the 16 bytes of pair `p` in tile `t`'s panel,
+/// which is `padded_k × 8` bytes. An odd `k`'s missing last row is zero.
+fn pack_panels(values: &[i8], k: usize, n: usize, col0: usize, tiles: usize, panels: &mut [i8], use_simd: bool) {
+    let pairs = k.div_ceil(2);
+    let panel_len = pairs * 2 * COLS;
+    assert!(panels.len() >= tiles * panel_len && col0 + tiles * COLS <= n && values.len() == k * n);
+    let zeros = [0i8; 16];
+    for p in 0..pairs {
+        let first = &values[2 * p * n + col0..2 * p * n + col0 + tiles * COLS];
+        let second: &[i8] = if 2 * p + 1 < k { &values[(2 * p + 1) * n + col0..(2 * p + 1) * n + col0 + tiles * COLS] } else { &[] };
+        #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+        if use_simd {
+            // SAFETY: `first` and `second` (or `zeros`, not advanced) hold `tiles × 8` bytes,
+            // and tile t's 16 bytes of pair p lie within `panels` (asserted above).
+            unsafe {
+                let (a, out) = (first.as_ptr(), panels.as_mut_ptr().add(p * 2 * COLS));
+                let (b, step_b) = if second.is_empty() { (zeros.as_ptr(), 0) } else { (second.as_ptr(), 1) };
+                let mut t = 0;
+                while t + 2 <= tiles {
+                    simd::interleave16(a.add(t * COLS), b.add(t * COLS * step_b), out.add(t * panel_len), out.add((t + 1) * panel_len));
+                    t += 2;
+                }
+                if t < tiles {
+                    simd::interleave(a.add(t * COLS), b.add(t * COLS * step_b), out.add(t * panel_len));
+                }
+            }
+            continue;
+        }
+        let _ = use_simd;
+        for t in 0..tiles {
+            let dst = &mut panels[t * panel_len + p * 2 * COLS..t * panel_len + (p + 1) * 2 * COLS];
+            for i in 0..COLS {
+                dst[2 * i] = first[t * COLS + i];
+                dst[2 * i + 1] = if second.is_empty() { 0 } else { second[t * COLS + i] };
+            }
+        }
+    }
+}
+
+/// i32 sums over `k` of `acts[r][kk] · w[kk][col + c]` for up to [`ROWS`] rows and the
+/// [`COLS`] columns of one packed panel.
+#[inline(never)]
+fn tile(acts: &[&[i16]], panel: &[i8], use_simd: bool) -> [[i32; COLS]; ROWS] {
+    let pairs = panel.len() / (2 * COLS);
+    debug_assert!(acts.len() <= ROWS && acts.iter().all(|a| a.len() == 2 * pairs));
+    if use_simd {
+        #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+        // SAFETY: every row of `acts` holds `2 × pairs` values and the panel `16 × pairs` bytes,
+        // which is all the kernel reads.
+        return unsafe {
+            match acts.len() {
+                6 => simd::tile::<6>(acts, panel.as_ptr(), pairs),
+                5 => simd::tile::<5>(acts, panel.as_ptr(), pairs),
+                4 => simd::tile::<4>(acts, panel.as_ptr(), pairs),
+                3 => simd::tile::<3>(acts, panel.as_ptr(), pairs),
+                2 => simd::tile::<2>(acts, panel.as_ptr(), pairs),
+                _ => simd::tile::<1>(acts, panel.as_ptr(), pairs),
+            }
+        };
+    }
+    let mut sums = [[0i32; COLS]; ROWS];
+    for (r, act) in acts.iter().enumerate() {
+        for p in 0..pairs {
+            let (a0, a1) = (i32::from(act[2 * p]), i32::from(act[2 * p + 1]));
+            let w = &panel[p * 2 * COLS..(p + 1) * 2 * COLS];
+            for c in 0..COLS {
+                sums[r][c] += a0 * i32::from(w[2 * c]) + a1 * i32::from(w[2 * c + 1]);
+            }
+        }
+    }
+    sums
+}
+
+pub const fn simd_available() -> bool {
+    cfg!(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))
+}
+
+/// The same micro-kernel on wasm simd128 and x86-64's SSE2 (its baseline): `i32x4.dot_i16x8_s`
+/// and `pmaddwd` are the same instruction, so one body serves both.
+#[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+mod simd {
+    use super::{COLS, ROWS};
+
+    #[cfg(target_arch = "wasm32")]
+    mod isa {
+        use core::arch::wasm32::*;
+        pub type V = v128;
+        /// Eight i8 (one pair of weight rows for four columns), widened to i16.
+        #[inline(always)]
+        pub unsafe fn load_i8x8(p: *const i8) -> V {
+            unsafe { i16x8_load_extend_i8x8(p) }
+        }
+        #[inline(always)]
+        pub unsafe fn splat_pair(p: *const i16) -> V {
+            unsafe { v128_load32_splat(p as *const u32) }
+        }
+        #[inline(always)]
+        pub fn zero() -> V {
+            i32x4_splat(0)
+        }
+        #[inline(always)]
+        pub fn dot_add(acc: V, a: V, b: V) -> V {
+            i32x4_add(acc, i32x4_dot_i16x8(a, b))
+        }
+        #[inline(always)]
+        pub unsafe fn store(p: *mut i32, v: V) {
+            unsafe { v128_store(p as *mut v128, v) }
+        }
+        #[inline(always)]
+        pub unsafe fn interleave(a: *const i8, b: *const i8, out: *mut i8) {
+            unsafe {
+                let (a, b) = (v128_load64_zero(a as *const u64), v128_load64_zero(b as *const u64));
+                let zipped = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(a, b);
+                v128_store(out as *mut v128, zipped)
+            }
+        }
+        /// Sixteen columns at once: the first eight interleaved into `low`, the rest into `high`.
+        #[inline(always)]
+        pub unsafe fn interleave16(a: *const i8, b: *const i8, low: *mut i8, high: *mut i8) {
+            unsafe {
+                let (a, b) = (v128_load(a as *const v128), v128_load(b as *const v128));
+                let first = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(a, b);
+                let second = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(a, b);
+                v128_store(low as *mut v128, first);
+                v128_store(high as *mut v128, second)
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod isa {
+        use core::arch::x86_64::*;
+        pub type V = __m128i;
+        #[inline(always)]
+        pub unsafe fn load_i8x8(p: *const i8) -> V {
+            unsafe {
+                let bytes = _mm_loadl_epi64(p as *const __m128i);
+                // Each byte into the high half of a 16-bit lane, then an arithmetic shift down:
+                // sign extension with SSE2 alone.
+                _mm_srai_epi16(_mm_unpacklo_epi8(bytes, bytes), 8)
+            }
+        }
+        #[inline(always)]
+        pub unsafe fn splat_pair(p: *const i16) -> V {
+            unsafe { _mm_set1_epi32(core::ptr::read_unaligned(p as *const i32)) }
+        }
+        #[inline(always)]
+        pub fn zero() -> V {
+            unsafe { _mm_setzero_si128() }
+        }
+        #[inline(always)]
+        pub fn dot_add(acc: V, a: V, b: V) -> V {
+            unsafe { _mm_add_epi32(acc, _mm_madd_epi16(a, b)) }
+        }
+        #[inline(always)]
+        pub unsafe fn store(p: *mut i32, v: V) {
+            unsafe { _mm_storeu_si128(p as *mut __m128i, v) }
+        }
+        #[inline(always)]
+        pub unsafe fn interleave(a: *const i8, b: *const i8, out: *mut i8) {
+            unsafe {
+                let (a, b) = (_mm_loadl_epi64(a as *const __m128i), _mm_loadl_epi64(b as *const __m128i));
+                _mm_storeu_si128(out as *mut __m128i, _mm_unpacklo_epi8(a, b))
+            }
+        }
+        #[inline(always)]
+        pub unsafe fn interleave16(a: *const i8, b: *const i8, low: *mut i8, high: *mut i8) {
+            unsafe {
+                let (a, b) = (_mm_loadu_si128(a as *const __m128i), _mm_loadu_si128(b as *const __m128i));
+                _mm_storeu_si128(low as *mut __m128i, _mm_unpacklo_epi8(a, b));
+                _mm_storeu_si128(high as *mut __m128i, _mm_unpackhi_epi8(a, b))
+            }
+        }
+    }
+
+    pub use isa::{interleave, interleave16};
+    use isa::*;
+
+    /// `pairs` steps of: two activations (k, k + 1) of each row as one splatted i32 lane pair,
+    /// dotted with the panel's 16 interleaved bytes (columns 0–3, then 4–7).
+    #[inline(always)]
+    pub unsafe fn tile<const R: usize>(acts: &[&[i16]], panel: *const i8, pairs: usize) -> [[i32; COLS]; ROWS] {
+        let mut low = [zero(); R];
+        let mut high = [zero(); R];
+        let mut rows = [core::ptr::null::<i16>(); R];
+        for r in 0..R {
+            rows[r] = acts[r].as_ptr();
+        }
+        for p in 0..pairs {
+            // SAFETY (caller): pair p is within every row and the panel.
+            unsafe {
+                let w_low = load_i8x8(panel.add(p * 16));
+                let w_high = load_i8x8(panel.add(p * 16 + 8));
+                for r in 0..R {
+                    let a = splat_pair(rows[r].add(2 * p));
+                    low[r] = dot_add(low[r], a, w_low);
+                    high[r] = dot_add(high[r], a, w_high);
+                }
+            }
+        }
+        let mut sums = [[0i32; COLS]; ROWS];
+        for r in 0..R {
+            unsafe {
+                store(sums[r].as_mut_ptr(), low[r]);
+                store(sums[r].as_mut_ptr().add(4), high[r]);
+            }
+        }
+        sums
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic pseudo-random stream (xorshift), so the tests need no dependency.
+    struct Stream(u64);
+    impl Stream {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn unit(&mut self) -> f32 {
+            (self.next() % 2_000_001) as f32 / 1_000_000.0 - 1.0
+        }
+        fn weight(&mut self) -> i8 {
+            (self.next() % 255) as i8
+        }
+    }
+
+    fn case(m: usize, k: usize, n: usize, block: usize, seed: u64) -> (Vec<f32>, Vec<i8>, Vec<f32>) {
+        let mut s = Stream(seed);
+        let lhs = (0..m * k).map(|_| s.unit() * 3.0).collect();
+        let values = (0..k * n).map(|_| s.weight()).collect();
+        let scales = (0..k * (n / block)).map(|_| 0.001 + s.unit().abs() * 0.01).collect();
+        (lhs, values, scales)
+    }
+
+    /// The exact product in f64, from the weights as `dequantize` would expand them.
+    fn reference(lhs: &[f32], m: usize, rhs: &QuantizedMatrix) -> Vec<f64> {
+        let blocks = rhs.n / rhs.block;
+        let mut out = vec![0.0f64; m * rhs.n];
+        for row in 0..m {
+            for col in 0..rhs.n {
+                let mut sum = 0.0f64;
+                for kk in 0..rhs.k {
+                    let w = f64::from(rhs.global * rhs.scales[kk * blocks + col / rhs.block])
+                        * f64::from(rhs.values[kk * rhs.n + col]);
+                    sum += f64::from(lhs[row * rhs.k + kk]) * w;
+                }
+                out[row * rhs.n + col] = sum;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn matches_the_dequantized_product_within_activation_rounding() {
+        // Odd and even k, tail rows (m not a multiple of 4), tail columns (block not a multiple
+        // of 8), one and several blocks, a two-level scale.
+        for &(m, k, n, block, global) in &[
+            (1, 1, 8, 8, 1.0),
+            (5, 7, 24, 12, 1.0),
+            (9, 64, 256, 128, 1.0),
+            (50, 768, 256, 128, 0.5),
+            (3, 3072, 64, 32, 1.0),
+            (4, 33, 13, 13, 2.0),
+        ] {
+            let (lhs, values, scales) = case(m, k, n, block, (m * 31 + k * 7 + n) as u64);
+            let rhs = QuantizedMatrix { values: &values, scales: &scales, global, k, n, block };
+            let expected = reference(&lhs, m, &rhs);
+            for use_simd in [false, true] {
+                let got = matmul_with(&lhs, m, &rhs, use_simd && simd_available());
+                for row in 0..m {
+                    // Each activation is off by at most half a step; the step is the row's
+                    // peak folded activation over the limit. Bound the error by the sum of
+                    // |weights| that half-step multiplies.
+                    let blocks = n / block;
+                    for col in 0..n {
+                        let j = col / block;
+                        let peak = (0..k)
+                            .map(|kk| (lhs[row * k + kk] * global * scales[kk * blocks + j]).abs())
+                            .fold(0.0f32, f32::max);
+                        let step = f64::from(peak) / f64::from(activation_limit(k));
+                        let weight_mass: f64 = (0..k).map(|kk| f64::from(values[kk * n + col]).abs()).sum();
+                        // Plus f32 rounding of each folded term and of the final scaling.
+                        let term_mass: f64 = (0..k)
+                            .map(|kk| {
+                                let w = f64::from(global * scales[kk * blocks + j]) * f64::from(values[kk * n + col]);
+                                (f64::from(lhs[row * k + kk]) * w).abs()
+                            })
+                            .sum();
+                        let bound = 0.5 * step * weight_mass + 1e-6 * term_mass + 1e-6;
+                        let error = (f64::from(got[row * n + col]) - expected[row * n + col]).abs();
+                        assert!(error <= bound, "m{m} k{k} n{n} block{block} ({row},{col}): {error} > {bound}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn simd_and_portable_kernels_agree_exactly() {
+        let (m, k, n, block) = (13, 301, 136, 68);
+        let (lhs, values, scales) = case(m, k, n, block, 7);
+        let rhs = QuantizedMatrix { values: &values, scales: &scales, global: 1.0, k, n, block };
+        assert_eq!(matmul_with(&lhs, m, &rhs, false), matmul_with(&lhs, m, &rhs, simd_available()));
+    }
+
+    #[test]
+    fn folding_and_rounding_match_their_scalar_definitions_exactly() {
+        // In wasm these run simd128 loops (tested there with tests/wasi/run.mjs); the results
+        // must be the scalar formulas' to the bit, tails included.
+        for k in [1usize, 7, 8, 13, 768] {
+            let mut s = Stream(k as u64 + 3);
+            let x: Vec<f32> = (0..k).map(|_| s.unit() * 5.0).collect();
+            let scales: Vec<f32> = (0..k).map(|_| s.unit().abs() * 0.01).collect();
+            let mut y = vec![0.0f32; k];
+            let peak = fold(&x, &scales, &mut y);
+            let expected: Vec<f32> = x.iter().zip(&scales).map(|(a, b)| a * b).collect();
+            assert_eq!(y, expected);
+            assert_eq!(peak, expected.iter().fold(0.0f32, |a, b| a.max(b.abs())));
+            let limit = activation_limit(k) as f32;
+            let inverse = limit / peak;
+            let mut q = vec![0i16; k];
+            quantize(&y, inverse, &mut q);
+            for (i, (&qi, &yi)) in q.iter().zip(&y).enumerate() {
+                let v = yi * inverse;
+                let want = if v >= 0.0 { (v + 0.5).floor() } else { (v - 0.5).ceil() };
+                assert_eq!(f32::from(qi), want, "k {k}, element {i}: {v}");
+                assert!(f32::from(qi).abs() <= limit);
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_weights_and_long_sums_do_not_overflow() {
+        // Every weight -128 and every activation at the limit: the largest possible sum.
+        let (m, k, n) = (2, 32768, 8);
+        let lhs = vec![-1.0f32; m * k];
+        let values = vec![-128i8; k * n];
+        let scales = vec![1.0f32; k];
+        let rhs = QuantizedMatrix { values: &values, scales: &scales, global: 1.0, k, n, block: 8 };
+        for out in matmul_with(&lhs, m, &rhs, simd_available()) {
+            assert!((out - 128.0 * k as f32).abs() <= 1e-3 * 128.0 * k as f32, "{out}");
+        }
+    }
+
+    #[test]
+    fn non_finite_and_zero_rows_behave_as_the_float_product() {
+        let (k, n) = (4, 8);
+        let lhs = [1.0, f32::NAN, 0.5, 0.25, 0.0, 0.0, 0.0, 0.0, f32::INFINITY, 1.0, 1.0, 1.0];
+        let values = vec![1i8; k * n];
+        let scales = vec![1.0f32; k];
+        let rhs = QuantizedMatrix { values: &values, scales: &scales, global: 1.0, k, n, block: 8 };
+        let out = matmul(&lhs, 3, &rhs);
+        assert!(out[..n].iter().all(|v| v.is_nan()));
+        assert!(out[n..2 * n].iter().all(|&v| v == 0.0));
+        assert!(out[2 * n..].iter().all(|&v| v == f32::INFINITY));
+    }
+}
