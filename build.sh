@@ -163,8 +163,9 @@ rm -rf "$BUNDLE"
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
-say "building the wasm module (release, simd128; slow the first time)"
-cargo build --release --quiet -p clip --lib --target wasm32-unknown-unknown --no-default-features --features wgpu
+say "building the wasm module (profile wasm-release, simd128; slow the first time)"
+# wasm-release (Cargo.toml): release, with cubecl's GPU kernel compiler built for size.
+cargo build --profile wasm-release --quiet -p clip --lib --target wasm32-unknown-unknown --no-default-features --features wgpu
 WB_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
   say "installing wasm-bindgen-cli $WB_VERSION (must match Cargo.lock)"
@@ -173,7 +174,7 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
     || cargo install --quiet wasm-bindgen-cli --version "$WB_VERSION"
 fi
 rm -rf www/pkg
-wasm-bindgen --target web --out-dir www/pkg --out-name clip "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/clip.wasm"
+wasm-bindgen --target web --out-dir www/pkg --out-name clip "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/clip.wasm"
 # wasm-opt -O3 from npm's binaryen (pinned in www/package.json; Debian's 108 breaks wasm-bindgen's
 # reference types). It takes minutes and the result depends only on its input, so it is cached
 # by the input's sha256 next to the cargo build. CLIP_WASM_OPT=0 skips it.

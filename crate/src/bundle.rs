@@ -319,7 +319,34 @@ impl Manifest {
 /// A converted bundle in memory: the manifest and each file's bytes.
 pub struct Bundle {
     pub manifest: Manifest,
-    pub files: BTreeMap<String, Vec<u8>>,
+    /// burn's `Bytes`, so that a tower's 8-bit weights can stay views into its file (see
+    /// [`aligned_file`]) instead of copies.
+    pub files: BTreeMap<String, Bytes>,
+}
+
+/// A file's bytes in a fresh 16-byte-aligned buffer, filled in place by `fill`. burn copies any
+/// buffer it cannot prove aligned (a `Vec<u8>` proves nothing), and in the page that copy of a
+/// 90 MB tower would stay in the wasm heap for good (wasm memory never shrinks). Filled here, the
+/// file is never copied again: the 8-bit weights loaded from it are views into it.
+pub fn aligned_file<E>(len: usize, fill: impl FnOnce(&mut [u8]) -> std::result::Result<(), E>) -> std::result::Result<Bytes, E> {
+    let mut bytes = Bytes::from_elems(vec![0u128; len.div_ceil(16)]);
+    fill(&mut bytes[..len])?;
+    if bytes.len() == len {
+        return Ok(bytes);
+    }
+    // A window of exactly the file's length over the padded words, still without a copy.
+    Ok(bytes.shared().view(0, len).expect("a shared buffer gives views of its own range"))
+}
+
+/// [`aligned_file`] of bytes already in memory.
+pub fn file_bytes(bytes: &[u8]) -> Bytes {
+    let filled: std::result::Result<Bytes, std::convert::Infallible> = aligned_file(bytes.len(), |buffer| {
+        buffer.copy_from_slice(bytes);
+        Ok(())
+    });
+    match filled {
+        Ok(bytes) => bytes,
+    }
 }
 
 /// Convert loaded f32 towers to a bundle. `progress` is told what is happening, step by step.
@@ -348,10 +375,10 @@ pub fn convert(
     let bundle_id: String = identity.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
     let mut files = BTreeMap::new();
     progress("packing the vision tower");
-    files.insert(VISION_FILE.to_string(), pack(vision, precision, &bundle_id, "vision")?);
+    files.insert(VISION_FILE.to_string(), Bytes::from_bytes_vec(pack(vision, precision, &bundle_id, "vision")?));
     progress("packing the text tower");
-    files.insert(TEXT_FILE.to_string(), pack(text, precision, &bundle_id, "text")?);
-    files.insert(TOKENIZER_FILE.to_string(), minify_json(&tokenizer_json)?);
+    files.insert(TEXT_FILE.to_string(), Bytes::from_bytes_vec(pack(text, precision, &bundle_id, "text")?));
+    files.insert(TOKENIZER_FILE.to_string(), Bytes::from_bytes_vec(minify_json(&tokenizer_json)?));
     progress("hashing files");
     let entries = files
         .iter()
@@ -506,7 +533,7 @@ impl Bundle {
             dim,
             templates: classifier.templates,
         });
-        self.files.insert(file, bytes);
+        self.files.insert(file, Bytes::from_bytes_vec(bytes));
         Ok(())
     }
 
@@ -520,7 +547,7 @@ impl Bundle {
         self.manifest.verify(TOKENIZER_FILE, &tokenizer_json)?;
         let max_len = self.manifest.config.text.max_position_embeddings;
         let LoadedTowers { config, preprocess, vision, text, logit_scale, classifiers } = self.load_towers(backend)?;
-        let tokenizer = ClipTokenizer::from_bytes(&tokenizer_json, max_len)?;
+        let tokenizer = ClipTokenizer::from_bytes(&tokenizer_json[..], max_len)?;
         Ok(ModelParts { config, preprocess, tokenizer, vision, text, logit_scale, classifiers })
     }
 
@@ -576,8 +603,8 @@ impl Bundle {
     /// Read a bundle directory (all files, or only the towers asked for).
     #[cfg(not(target_family = "wasm"))]
     pub fn read_dir(dir: &std::path::Path, towers: Towers) -> Result<Self> {
-        let read = |name: &str| crate::loader::read_model_file(dir, name);
-        let manifest = Manifest::parse(&read(MANIFEST)?)?;
+        let read = |name: &str| crate::loader::read_model_file(dir, name).map(Bytes::from_bytes_vec);
+        let manifest = Manifest::parse(&read(MANIFEST)?[..])?;
         let mut files = BTreeMap::new();
         files.insert(TOKENIZER_FILE.to_string(), read(TOKENIZER_FILE)?);
         if towers.vision {
@@ -598,7 +625,7 @@ impl Bundle {
         std::fs::create_dir_all(dir).map_err(|e| ClipError::io(dir, e))?;
         for (name, bytes) in &self.files {
             let path = dir.join(name);
-            std::fs::write(&path, bytes).map_err(|e| ClipError::io(&path, e))?;
+            std::fs::write(&path, &bytes[..]).map_err(|e| ClipError::io(&path, e))?;
         }
         let json = serde_json::to_vec_pretty(&self.manifest)
             .map_err(|e| ClipError::Model(format!("cannot write {MANIFEST}: {e}")))?;
@@ -621,13 +648,13 @@ impl ModuleMapper for Dequantizer {
 
 fn unpack<M: Module + ModuleSnapshot>(
     mut tower: M,
-    bytes: Vec<u8>,
+    bytes: Bytes,
     manifest: &Manifest,
     file: &str,
     tower_name: &str,
 ) -> Result<M> {
     // One reader over the bytes for both the identity check and the tensors: no copy of the tower.
-    let reader = burn::store::burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes))
+    let reader = burn::store::burn_pack::Reader::from_bytes(bytes)
         .map_err(|e| ClipError::Model(format!("{file} is not a valid burnpack file ({e})")))?;
     let metadata = reader.metadata();
     if metadata.get("clip.bundle_id") != Some(&manifest.bundle_id) || metadata.get("clip.tower").map(String::as_str) != Some(tower_name) {

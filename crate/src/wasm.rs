@@ -8,7 +8,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use crate::backend::Backend;
-use crate::bundle::{Bundle, Manifest, TEXT_FILE, TOKENIZER_FILE, VISION_FILE};
+use crate::bundle::{Bundle, Manifest, TEXT_FILE, TOKENIZER_FILE, VISION_FILE, aligned_file, file_bytes};
 use crate::error::ClipError;
 use crate::pipeline::{Clip, ZeroShotOptions};
 use crate::zero_shot::Label;
@@ -108,21 +108,30 @@ impl Engine {
         tokenizer: Vec<u8>,
     ) -> Result<(), JsError> {
         let manifest = Manifest::parse(manifest_json.as_bytes()).map_err(js_error)?;
-        // Each tower file is copied into wasm memory only when its turn comes and freed once its
-        // weights are loaded: the heap (which never shrinks) peaks at one file plus the weights,
-        // instead of both files plus the weights.
+        // Each tower file is copied into wasm memory once, straight into an aligned buffer, and
+        // on the CPU its 8-bit weights stay views into that buffer: the heap (which never
+        // shrinks) holds each file once. One tower at a time, so that on WebGPU, where the
+        // buffer is freed after upload, the heap peaks at the larger file, not both.
+        let copy_in = |array: js_sys::Uint8Array| {
+            aligned_file(array.length() as usize, |buffer| {
+                array.copy_to(buffer);
+                Ok::<(), std::convert::Infallible>(())
+            })
+        };
         let mut towers = [(VISION_FILE, vision), (TEXT_FILE, text)]
             .into_iter()
             .filter_map(|(name, bytes)| bytes.map(|bytes| (name, bytes)));
         let mut files = BTreeMap::new();
-        files.insert(TOKENIZER_FILE.to_string(), tokenizer);
-        if let Some((name, bytes)) = towers.next() {
-            files.insert(name.to_string(), bytes.to_vec());
+        files.insert(TOKENIZER_FILE.to_string(), file_bytes(&tokenizer));
+        if let Some((name, array)) = towers.next() {
+            let Ok(bytes) = copy_in(array);
+            files.insert(name.to_string(), bytes);
         }
         let mut clip =
             Clip::from_bundle(Bundle { manifest: manifest.clone(), files }, self.backend.clone()).map_err(js_error)?;
-        for (name, bytes) in towers {
-            let files = BTreeMap::from([(name.to_string(), bytes.to_vec())]);
+        for (name, array) in towers {
+            let Ok(bytes) = copy_in(array);
+            let files = BTreeMap::from([(name.to_string(), bytes)]);
             clip.add_towers(Bundle { manifest: manifest.clone(), files }).map_err(js_error)?;
         }
         *self.clip.try_borrow_mut().map_err(|_| JsError::new("the engine is busy"))? = Some(clip);

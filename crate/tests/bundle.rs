@@ -93,7 +93,7 @@ fn bundles_load_from_memory_and_one_tower_alone() {
     let manifest = Manifest::parse(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     let mut files = BTreeMap::new();
     for name in ["text.bpk", "tokenizer.json"] {
-        files.insert(name.to_string(), std::fs::read(dir.join(name)).unwrap());
+        files.insert(name.to_string(), clip::bundle::file_bytes(&std::fs::read(dir.join(name)).unwrap()));
     }
     let mut text_only = Clip::from_bundle(Bundle { manifest, files }, Backend::cpu()).unwrap();
     assert_eq!(pollster::block_on(text_only.embed_texts(&["a photo of a cat."])).unwrap().len(), 1);

@@ -426,6 +426,32 @@ for (const mode of ["webgpu", "cpu"]) {
       assert.match(await page.textContent("#model-status"), /all from the browser cache/);
     });
 
+    test("a damaged file in the Cache API is downloaded again, not trusted", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t); // cached by the earlier tests
+      const damaged = await page.evaluate(async () => {
+        let count = 0;
+        for (const key of await caches.keys()) {
+          const cache = await caches.open(key);
+          for (const request of await cache.keys()) {
+            if (!request.url.endsWith("/text.bpk")) continue;
+            const bytes = new Uint8Array(await (await cache.match(request)).arrayBuffer());
+            bytes[bytes.length >> 1] ^= 0xff; // same size: only the sha256 can tell
+            await cache.put(request, new Response(bytes));
+            count += 1;
+          }
+        }
+        return count;
+      });
+      assert.equal(damaged, 1, "text.bpk was in the cache");
+      await page.reload();
+      await page.waitForSelector("body[data-ready]", { timeout: READY_MS });
+      assert.equal(await page.getAttribute("body", "data-ready"), "true", "the model loads from the network instead");
+      assert.doesNotMatch(await page.textContent("#model-status"), /all from the browser cache/);
+      await page.reload(); // and the good copy replaced the damaged one
+      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      assert.match(await page.textContent("#model-status"), /all from the browser cache/);
+    });
+
     /** A page whose model files come through `routes` (Playwright interception), with the Cache API emptied first. */
     async function openWithRoutes(t, routes) {
       const page = await context.newPage();

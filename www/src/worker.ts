@@ -222,17 +222,36 @@ async function initialize(params: InitParams): Promise<InitResult> {
 
   const cache = await openCache(manifest.bundle_id);
   const names = BUNDLE_FILES.filter((name) => manifest.files[name]);
-  const fetched = await Promise.all(
-    names.map((name) => fetchVerified(manifestText, manifest, name, new URL(name, params.modelUrl), cache)),
-  );
-  const bytes = new Map(names.map((name, i) => [name, fetched[i]!] as const));
-
-  stage(`loading the model into ${backend.backend === "webgpu" ? "WebGPU" : "the CPU backend"}`);
+  const fetchAll = (from: Cache | null) =>
+    Promise.all(names.map((name) => fetchFile(manifest, name, new URL(name, params.modelUrl), from)));
+  // loadBundle checks every file's size and sha256 as it loads it (once: hashing 150 MB twice
+  // cost a visible part of the load), so files are cached only after it accepted them.
+  const load = (files: Fetched[]) => {
+    const bytes = new Map(names.map((name, i) => [name, files[i]!.bytes] as const));
+    stage(`loading the model into ${backend.backend === "webgpu" ? "WebGPU" : "the CPU backend"}`);
+    engine!.loadBundle(manifestText, bytes.get("vision.bpk"), bytes.get("text.bpk"), bytes.get("tokenizer.json")!);
+  };
+  let fetched = await fetchAll(cache);
   try {
-    engine.loadBundle(manifestText, bytes.get("vision.bpk")?.bytes, bytes.get("text.bpk")?.bytes, bytes.get("tokenizer.json")!.bytes);
+    load(fetched);
   } catch (error) {
-    throw new Error(`The model could not be loaded: ${messageOf(error)}`);
+    if (!fetched.some((f) => f.fromCache)) throw new Error(`The model could not be loaded: ${messageOf(error)}`);
+    // A cached copy may be damaged (an interrupted write, storage trouble): download once more.
+    await forget(cache, names.map((name) => new URL(name, params.modelUrl)));
+    fetched = await fetchAll(null);
+    try {
+      load(fetched);
+    } catch (retryError) {
+      throw new Error(`The model could not be loaded: ${messageOf(retryError)}`);
+    }
   }
+  await Promise.all(
+    names.map(async (name, i) => {
+      const file = fetched[i]!;
+      if (!file.fromCache) await store(cache, new URL(name, params.modelUrl), file.bytes);
+      progress(name, file.bytes.byteLength, file.bytes.byteLength, file.fromCache ? "cache" : "done");
+    }),
+  );
   // Precomputed preset classifiers (≈1 MB each): fetched, verified and cached like the towers.
   const classifiers: string[] = [];
   const classifierFiles = (manifest.classifiers ?? []).filter((c) => typeof c.file === "string" && manifest.files[c.file]);
@@ -350,14 +369,58 @@ async function dropOtherCaches(bundleId: string): Promise<void> {
   }
 }
 
-/** One bundle file: from the cache when it is there and still verifies, else downloaded, verified, cached. */
+interface Fetched {
+  bytes: Uint8Array<ArrayBuffer>;
+  fromCache: boolean;
+}
+
+/** One tower or tokenizer file, from the cache when it is there, else downloaded. Not verified
+ * here: loadBundle verifies each file as it loads it. */
+async function fetchFile(manifest: ManifestHead, name: string, url: URL, cache: Cache | null): Promise<Fetched> {
+  const total = manifest.files[name]!.bytes;
+  if (cache) {
+    try {
+      const hit = await cache.match(url);
+      if (hit) {
+        const bytes = new Uint8Array(await hit.arrayBuffer());
+        progress(name, bytes.byteLength, total, "verify");
+        return { bytes, fromCache: true };
+      }
+    } catch {
+      // a cache failure only costs a download
+    }
+  }
+  const bytes = await download(name, url, total);
+  progress(name, bytes.byteLength, total, "verify");
+  return { bytes, fromCache: false };
+}
+
+async function store(cache: Cache | null, url: URL, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
+  if (!cache) return;
+  try {
+    await cache.put(url, new Response(bytes, { headers: { "content-type": "application/octet-stream" } }));
+  } catch {
+    // quota exceeded and the like: the next visit downloads again
+  }
+}
+
+async function forget(cache: Cache | null, urls: URL[]): Promise<void> {
+  if (!cache) return;
+  try {
+    await Promise.all(urls.map((url) => cache.delete(url)));
+  } catch {
+    // best effort: the files are downloaded again either way
+  }
+}
+
+/** One classifier file: from the cache when it is there and still verifies, else downloaded, verified, cached. */
 async function fetchVerified(
   manifestText: string,
   manifest: ManifestHead,
   name: string,
   url: URL,
   cache: Cache | null,
-): Promise<{ bytes: Uint8Array<ArrayBuffer>; fromCache: boolean }> {
+): Promise<Fetched> {
   const total = manifest.files[name]!.bytes;
   if (cache) {
     try {
@@ -384,13 +447,7 @@ async function fetchVerified(
   } catch (error) {
     throw new Error(`The model could not be loaded: ${messageOf(error)}`);
   }
-  if (cache) {
-    try {
-      await cache.put(url, new Response(bytes, { headers: { "content-type": "application/octet-stream" } }));
-    } catch {
-      // quota exceeded and the like: the next visit downloads again
-    }
-  }
+  await store(cache, url, bytes);
   progress(name, total, total, "done");
   return { bytes, fromCache: false };
 }

@@ -11,7 +11,7 @@ use burn_backend::{
     ops::{FloatTensorOps, IntTensorOps, QTensorOps},
     quantization::{
         BlockLayout, BlockSize, QuantPropagation, QuantScheme, QuantStore,
-        QuantizationParametersPrimitive, QuantizedBytes, ScaleDtype, global_scale_dtype,
+        QuantValue, QuantizationParametersPrimitive, QuantizedBytes, ScaleDtype, global_scale_dtype,
         scale_to_dtype,
     },
     tensor::{Device, FloatTensor, IntTensor, QuantizedTensor},
@@ -41,6 +41,84 @@ fn block_max_abs(values: &[f32], blocks: &BlockLayout) -> Vec<f32> {
     peaks
 }
 
+/// 8-bit values already lie in memory as the i8 tensor they decode to (one byte each, in order,
+/// for the native store and, on little-endian machines, for four to a `u32`), followed by the
+/// scales. When the data is a window into a shared buffer (a model file read into memory, whose
+/// tensors burn-pack hands out as views) the tensor keeps a view of its values instead of a
+/// copy: the loaded model then costs its file's size once, not twice. Anything else (owned
+/// buffers, 4- or 2-bit values, padded rows, unusual scale types) is handed back for the copying
+/// path.
+fn borrow_q8(
+    data: TensorData,
+    shape: &Shape,
+    scheme: QuantScheme,
+) -> Result<FlexQTensor, TensorData> {
+    use burn_std::quantization::{global_scale_size, params_shape, scale_size};
+
+    let packed_in_order = match scheme.store {
+        QuantStore::Native => true,
+        QuantStore::PackedU32(0) => {
+            cfg!(target_endian = "little") && shape.as_slice().last().is_some_and(|n| n % 4 == 0)
+        }
+        _ => false,
+    };
+    let eight_bit = matches!(scheme.value, QuantValue::Q8S | QuantValue::Q8F);
+    let scale_dtype = scheme.scale_dtype();
+    let decodable = matches!(scale_dtype, ScaleDtype::F32 | ScaleDtype::F16 | ScaleDtype::BF16);
+    if !(packed_in_order && eight_bit && decodable) {
+        return Err(data);
+    }
+    let values = shape.num_elements();
+    let num_params = params_shape(shape, &scheme).num_elements();
+    let block_bytes = num_params * scale_size(scale_dtype);
+    let global_bytes = global_scale_size(&scheme);
+    let bytes = data.as_bytes();
+    let Some(scales_at) = bytes.len().checked_sub(block_bytes + global_bytes) else {
+        return Err(data);
+    };
+    if scales_at < values {
+        return Err(data);
+    }
+    let decode = |raw: &[u8], dtype: ScaleDtype| -> Vec<f32> {
+        match dtype {
+            ScaleDtype::F32 => raw
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            ScaleDtype::F16 => raw
+                .chunks_exact(2)
+                .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            _ => raw
+                .chunks_exact(2)
+                .map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+        }
+    };
+    let scales = decode(&bytes[scales_at..scales_at + block_bytes], scale_dtype);
+    let global = global_scale_dtype(&scheme)
+        .map(|dtype| decode(&bytes[scales_at + block_bytes..], dtype).first().copied());
+    let global = match global {
+        None => None,
+        Some(Some(global)) => Some(global),
+        Some(None) => return Err(data),
+    };
+    if scales.is_empty() {
+        return Err(data);
+    }
+    // Only a shared buffer gives a view; a plain allocation says so, and is copied as before.
+    let Ok(view) = data.bytes().view(0, values) else {
+        return Err(data);
+    };
+    let tensor = FlexTensor::from_data(TensorData::from_bytes(view, shape.clone(), DType::I8));
+    Ok(FlexQTensor::new(
+        tensor,
+        scheme.with_store(QuantStore::Native),
+        scales,
+        global,
+    ))
+}
+
 impl QTensorOps<Flex> for Flex {
     fn q_from_data(data: TensorData, _device: &Device<Flex>) -> QuantizedTensor<Flex> {
         let scheme = match data.dtype() {
@@ -49,6 +127,12 @@ impl QTensorOps<Flex> for Flex {
         };
 
         let shape = data.shape().clone();
+
+        // Patched: 8-bit values borrowed in place (see `borrow_q8`), not copied out.
+        let data = match borrow_q8(data, &shape, scheme) {
+            Ok(tensor) => return tensor,
+            Err(data) => data,
+        };
 
         let q_bytes = QuantizedBytes {
             shape: shape.clone(),
@@ -604,6 +688,38 @@ fn validated_scale(scale: f32, dtype: ScaleDtype) -> f32 {
 mod tests {
     use super::*;
     use burn_backend::{TensorMetadata, quantization::QuantValue};
+
+    /// Patched: an 8-bit tensor read from a shared buffer (how burn-pack hands out a model
+    /// file's tensors) is a view of that buffer, and decodes exactly as the copying path does.
+    #[test]
+    fn q8_from_a_shared_buffer_is_a_view_with_the_same_values() {
+        let (k, n) = (4, 64);
+        let values: Vec<i8> = (0..k * n).map(|i| ((i * 37) % 255) as i8 - 127 + 1).collect();
+        let scales: Vec<f32> = (0..k * n / 32).map(|i| 0.01 + i as f32 * 0.003).collect();
+        for store in [QuantStore::PackedU32(0), QuantStore::Native] {
+            let scheme = QuantScheme::default()
+                .with_value(QuantValue::Q8S)
+                .with_store(store)
+                .per_block([1u8, 32], ScaleDtype::F32);
+            let stored = TensorData::quantized(values.clone(), [k, n], scheme, &scales, None);
+            let (bytes, shape, dtype) = stored.clone().into_parts();
+            let shared = bytes.shared();
+            let source = shared.as_ptr() as usize..shared.as_ptr() as usize + shared.len();
+
+            let viewed =
+                Flex::q_from_data(TensorData::from_bytes(shared, shape, dtype), &Default::default());
+            let copied = Flex::q_from_data(stored, &Default::default());
+
+            let at = viewed.tensor.storage::<i8>().as_ptr() as usize;
+            assert!(source.contains(&at), "{store:?}: the values were copied");
+            assert_eq!(viewed.tensor.storage::<i8>(), values.as_slice());
+            assert_eq!(viewed.scales, copied.scales);
+            assert_eq!(viewed.scheme, copied.scheme);
+            let a = Flex::dequantize(viewed, FloatDType::F32);
+            let b = Flex::dequantize(copied, FloatDType::F32);
+            assert_eq!(a.storage::<f32>(), b.storage::<f32>());
+        }
+    }
 
     #[test]
     fn test_quantize_dequantize_roundtrip() {
