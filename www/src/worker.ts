@@ -421,35 +421,26 @@ async function fetchVerified(
   url: URL,
   cache: Cache | null,
 ): Promise<Fetched> {
-  const total = manifest.files[name]!.bytes;
-  if (cache) {
+  let file = await fetchFile(manifest, name, url, cache);
+  if (file.fromCache) {
     try {
-      const hit = await cache.match(url);
-      if (hit) {
-        const bytes = new Uint8Array(await hit.arrayBuffer());
-        progress(name, bytes.byteLength, total, "verify");
-        try {
-          Engine.verifyFile(manifestText, name, bytes);
-          progress(name, total, total, "cache");
-          return { bytes, fromCache: true };
-        } catch {
-          await cache.delete(url); // stale or damaged: fetch it again
-        }
-      }
+      Engine.verifyFile(manifestText, name, file.bytes);
     } catch {
-      // a cache failure only costs a download
+      await forget(cache, [url]); // stale or damaged: fetch it again
+      file = await fetchFile(manifest, name, url, null);
     }
   }
-  const bytes = await download(name, url, total);
-  progress(name, bytes.byteLength, total, "verify");
-  try {
-    Engine.verifyFile(manifestText, name, bytes);
-  } catch (error) {
-    throw new Error(`The model could not be loaded: ${messageOf(error)}`);
+  if (!file.fromCache) {
+    try {
+      Engine.verifyFile(manifestText, name, file.bytes);
+    } catch (error) {
+      throw new Error(`The model could not be loaded: ${messageOf(error)}`);
+    }
+    await store(cache, url, file.bytes);
   }
-  await store(cache, url, bytes);
-  progress(name, total, total, "done");
-  return { bytes, fromCache: false };
+  const total = file.bytes.byteLength;
+  progress(name, total, total, file.fromCache ? "cache" : "done");
+  return file;
 }
 
 async function download(name: string, url: URL, expected: number): Promise<Uint8Array<ArrayBuffer>> {
