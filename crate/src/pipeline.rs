@@ -20,9 +20,13 @@ use crate::zero_shot::{self, Classifier, Label, Scores};
 /// creates a new prompt on every keystroke.
 const TEXT_CACHE_LIMIT: usize = 4096;
 
-/// Prompts per text-tower call and images per vision-tower call: what bounds memory per request.
-pub const TEXT_BATCH: usize = 64;
+/// Token rows per text-tower call (prompts share the rows of their common start) and images
+/// per vision-tower call: what bounds memory per request. 512 rows are 64 prompts of 8 tokens
+/// with nothing shared; attention over them is 1 MB of scores per head.
+pub const TEXT_NODES: usize = 512;
 pub const IMAGE_BATCH: usize = 8;
+/// Prompts per step of a zero-shot request (whole labels, so a step is about this many).
+const PROMPTS_PER_STEP: usize = 512;
 
 /// A loaded CLIP model on one device.
 pub struct Clip {
@@ -204,8 +208,9 @@ impl Clip {
     }
 
     /// Projected, unnormalised text features (transformers' `get_text_features`), computing only
-    /// the prompts not seen before: sorted by length, so each batch pads little, in batches of
-    /// at most [`TEXT_BATCH`], so memory stays bounded (1000 labels × 80 templates included).
+    /// the prompts not seen before. They run sorted by their tokens, so prompts that begin alike
+    /// share one [`crate::model::PromptTree`], at most [`TEXT_NODES`] token rows per call, so
+    /// memory stays bounded (1000 labels × 80 templates included).
     pub async fn embed_texts(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let mut missing: Vec<&str> = texts.iter().copied().filter(|t| !self.text_cache.contains_key(*t)).collect();
         missing.sort_unstable();
@@ -214,11 +219,12 @@ impl Clip {
         if !missing.is_empty() {
             let ids = self.tokenizer.encode(&missing)?;
             let mut order: Vec<usize> = (0..missing.len()).collect();
-            order.sort_by_key(|&i| ids[i].len());
+            order.sort_by(|&a, &b| ids[a].cmp(&ids[b]));
             let text = self.text()?;
-            for chunk in order.chunks(TEXT_BATCH) {
+            let end_of_text = self.tokenizer.end_of_text();
+            for chunk in tree_chunks(&order, &ids, end_of_text) {
                 let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| ids[i].clone()).collect();
-                let rows = read_rows(text.forward(&batch, self.tokenizer.end_of_text(), &self.backend.device)).await?;
+                let rows = read_rows(text.forward(&batch, end_of_text, &self.backend.device)).await?;
                 for (&i, row) in chunk.iter().zip(rows) {
                     fresh.insert(missing[i], row);
                 }
@@ -259,10 +265,10 @@ impl Clip {
         let mut rows = Vec::with_capacity(labels.len());
         let mut start = 0;
         while start < prompts.len() {
-            // Whole labels, about TEXT_BATCH × 8 prompts per step.
+            // Whole labels, about PROMPTS_PER_STEP prompts per step.
             let mut end = start + 1;
             let mut count = prompts[start].len();
-            while end < prompts.len() && count + prompts[end].len() <= TEXT_BATCH * 8 {
+            while end < prompts.len() && count + prompts[end].len() <= PROMPTS_PER_STEP {
                 count += prompts[end].len();
                 end += 1;
             }
@@ -348,6 +354,28 @@ impl Clip {
 }
 
 /// Read a [rows, dim] tensor back to the host without blocking (required in the browser).
+/// `order` (prompt indices sorted by their tokens) cut into consecutive runs of at most
+/// [`TEXT_NODES`] prompt-tree rows each (a prompt longer than that runs alone).
+fn tree_chunks<'a>(order: &'a [usize], ids: &[Vec<u32>], end_of_text: u32) -> Vec<&'a [usize]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut nodes) = (0, 0);
+    for (k, &i) in order.iter().enumerate() {
+        let previous = (k > start).then(|| ids[order[k - 1]].as_slice());
+        let added = crate::model::PromptTree::added_nodes(previous, &ids[i], end_of_text);
+        if k > start && nodes + added > TEXT_NODES {
+            chunks.push(&order[start..k]);
+            start = k;
+            nodes = crate::model::PromptTree::added_nodes(None, &ids[i], end_of_text);
+        } else {
+            nodes += added;
+        }
+    }
+    if start < order.len() {
+        chunks.push(&order[start..]);
+    }
+    chunks
+}
+
 async fn read_rows(tensor: Tensor<2>) -> Result<Vec<Vec<f32>>> {
     let [rows, dim] = tensor.dims();
     let data = tensor

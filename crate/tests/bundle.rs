@@ -291,3 +291,40 @@ fn four_bit_bundles_keep_the_patch_convolution_and_projections_at_eight_bits() {
     // Every other matrix is quantized too: attention, MLP, token embedding.
     assert!(values.keys().any(|n| n.ends_with("fc1.weight")) && values.keys().any(|n| n.ends_with("token_embedding.weight")));
 }
+
+/// The text tower runs a batch as one prompt tree (shared starts computed once). A prompt's
+/// features must not depend on which other prompts share its call: in a tree with others, they
+/// equal those of the prompt run alone, to float rounding, on every backend and precision.
+#[test]
+fn prompts_sharing_a_tree_match_each_prompt_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let prompts = [
+        "a photo of a cat.",
+        "a photo of a dog.",
+        "a photo of a tabby cat.",
+        "a photo of a cat, a type of pet.",
+        "a blurry photo of a cat.",
+        "itap of a dog.",
+        "a photo of a cat.", // twice in one call
+        "a centered satellite photo of an annual crop land.",
+    ];
+    let mut backends = vec![Backend::cpu()];
+    backends.extend(wgpu_backend());
+    for precision in ["f32", "q8"] {
+        let dir = tmp.path().join(precision);
+        convert(&fixture("tiny-quickgelu"), &dir, precision);
+        for backend in &backends {
+            let mut clip = Clip::open(&dir, backend.clone()).unwrap();
+            let together = pollster::block_on(clip.embed_texts(&prompts)).unwrap();
+            let mut worst = 0f32;
+            for (prompt, shared) in prompts.iter().zip(&together) {
+                clip.clear_text_cache();
+                let alone = &pollster::block_on(clip.embed_texts(&[prompt])).unwrap()[0];
+                worst = worst.max(max_abs_diff(shared, alone) / norm(alone));
+            }
+            eprintln!("{precision} on {}: largest difference {worst:e} of the norm", backend.description);
+            assert!(worst <= 1e-6, "{precision} on {}: a prompt in a tree differs from alone by {worst:e} of its norm", backend.description);
+            assert_eq!(together[0], together[6]);
+        }
+    }
+}

@@ -5,7 +5,7 @@ use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::{gelu, gelu_approximate, sigmoid};
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Bool, Device, Tensor};
 
 use crate::config::{Activation, TowerConfig};
 
@@ -29,8 +29,9 @@ pub struct SelfAttention {
 }
 
 impl SelfAttention {
-    /// `x`: [batch, tokens, hidden]. `causal`: each token sees only itself and earlier ones.
-    pub fn forward(&self, x: Tensor<3>, causal: bool) -> Tensor<3> {
+    /// `x`: [batch, tokens, hidden]. `mask`: [batch, heads, tokens, tokens], `true` where a token
+    /// may not attend to another (the text tower's prompt tree); `None`: every token sees all.
+    pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
         let [batch, tokens, hidden] = x.dims();
         let head_dim = hidden / self.num_heads;
         let heads = |t: Tensor<3>| t.reshape([batch, tokens, self.num_heads, head_dim]).swap_dims(1, 2);
@@ -38,8 +39,8 @@ impl SelfAttention {
         let k = heads(self.k_proj.forward(x.clone()));
         let v = heads(self.v_proj.forward(x));
         // softmax(q·kᵀ / √head_dim)·v, the scale CLIP uses.
-        let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: causal };
-        let context = attention(q, k, v, None, None, options);
+        let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: false };
+        let context = attention(q, k, v, mask, None, options);
         self.out_proj.forward(context.swap_dims(1, 2).reshape([batch, tokens, hidden]))
     }
 }
@@ -74,8 +75,8 @@ pub struct EncoderLayer {
 }
 
 impl EncoderLayer {
-    pub fn forward(&self, x: Tensor<3>, causal: bool) -> Tensor<3> {
-        let x = x.clone() + self.self_attn.forward(self.layer_norm1.forward(x), causal);
+    pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
+        let x = x.clone() + self.self_attn.forward(self.layer_norm1.forward(x), mask);
         x.clone() + self.mlp.forward(self.layer_norm2.forward(x))
     }
 }
@@ -109,9 +110,9 @@ impl Encoder {
         Encoder { layers }
     }
 
-    pub fn forward(&self, mut x: Tensor<3>, causal: bool) -> Tensor<3> {
+    pub fn forward(&self, mut x: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
         for layer in &self.layers {
-            x = layer.forward(x, causal);
+            x = layer.forward(x, mask.clone());
         }
         x
     }

@@ -2,10 +2,12 @@
 //! on its own (a page that only edits prompts needs only the text tower).
 
 mod encoder;
+pub mod prompt_tree;
 pub(crate) mod text;
 pub(crate) mod vision;
 
 pub use encoder::{Encoder, EncoderLayer, Mlp, SelfAttention};
+pub use prompt_tree::PromptTree;
 pub use text::TextTower;
 pub use vision::VisionTower;
 

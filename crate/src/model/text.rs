@@ -1,11 +1,13 @@
-//! The text tower: tokens → causal transformer → the end-of-text token → shared space.
+//! The text tower: tokens → causal transformer (a batch as one prompt tree) → the end-of-text
+//! token → shared space.
 //! Field names follow the Hugging Face checkpoint, so weights load by path.
 
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, LayerNorm, Linear};
-use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use burn::tensor::{Bool, DType, Device, Int, Tensor, TensorData};
 
 use super::encoder::{Encoder, layer_norm, linear};
+use super::prompt_tree::PromptTree;
 use crate::config::ClipConfig;
 
 #[derive(Module, Debug)]
@@ -50,33 +52,37 @@ impl TextTower {
     /// Token ids (each containing `end_of_text`) → projected, unnormalised text features
     /// [batch, dim], pooled at each text's first end-of-text token as transformers does.
     ///
-    /// The batch runs only up to its longest sequence, not all 77 positions: attention is causal,
-    /// so later positions can never change the features pooled at the end-of-text token.
-    /// Shorter texts are padded with their own last id.
+    /// The batch runs as one [`PromptTree`]: each distinct prefix is one token row, attending
+    /// to its ancestors only, so a template's opening words are computed once for all labels,
+    /// and no row is spent on padding or on tokens after the end of text.
     pub fn forward(&self, ids: &[Vec<u32>], end_of_text: u32, device: &Device) -> Tensor<2> {
         let m = &self.text_model;
-        let batch = ids.len();
-        let tokens = ids.iter().map(Vec::len).max().unwrap_or(1).max(1);
-        let mut flat = Vec::with_capacity(batch * tokens);
-        let mut pooled_rows = Vec::with_capacity(batch);
-        for (row, seq) in ids.iter().enumerate() {
-            let last = seq.last().copied().unwrap_or(0);
-            flat.extend(seq.iter().map(|&id| i64::from(id)));
-            flat.extend(std::iter::repeat_n(i64::from(last), tokens - seq.len()));
-            let eot = seq.iter().position(|&id| id == end_of_text).unwrap_or(seq.len().saturating_sub(1));
-            pooled_rows.push((row * tokens + eot) as i64);
+        if ids.is_empty() {
+            return Tensor::zeros([0, self.text_projection.weight.dims()[1]], device);
         }
-        let ids = Tensor::<1, Int>::from_data(TensorData::new(flat, [batch * tokens]), device);
-        // The rows of the token table, looked up while still quantized: `Embedding::forward`
-        // would expand the whole table (49,408 × 512 for ViT-B/32) to f32 on every call.
-        let embedded = m.embeddings.token_embedding.weight.val().select(0, ids);
-        let embedded = if matches!(embedded.dtype(), DType::QFloat(_)) { embedded.dequantize() } else { embedded };
-        let hidden = embedded.dims()[1];
-        let positions = m.embeddings.position_embedding.weight.val().narrow(0, 0, tokens);
-        let x = embedded.reshape([batch, tokens, hidden]) + positions.unsqueeze_dim::<3>(0);
-        let x = m.final_layer_norm.forward(m.encoder.forward(x, true));
-        let rows = Tensor::<1, Int>::from_data(TensorData::new(pooled_rows, [batch]), device);
-        let pooled = x.reshape([batch * tokens, hidden]).select(0, rows);
-        self.text_projection.forward(pooled)
+        let tree = PromptTree::new(ids, end_of_text);
+        let nodes = tree.len();
+        let index = |values: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(values, [nodes]), device);
+        let tokens = index(tree.tokens().iter().map(|&id| i64::from(id)).collect());
+        let positions = index(tree.positions().iter().map(|&p| p as i64).collect());
+        // Rows of the tables, selected while still quantized: `Embedding::forward` would expand
+        // the whole token table (49,408 × 512 for ViT-B/32) to f32 on every call.
+        let rows = |table: Tensor<2>, at: Tensor<1, Int>| {
+            let picked = table.select(0, at);
+            if matches!(picked.dtype(), DType::QFloat(_)) { picked.dequantize() } else { picked }
+        };
+        let x = rows(m.embeddings.token_embedding.weight.val(), tokens)
+            + rows(m.embeddings.position_embedding.weight.val(), positions);
+        let hidden = x.dims()[1];
+        let heads = m.encoder.layers.first().map_or(1, |layer| layer.self_attn.num_heads);
+        // The same tree for every head: [1, heads, nodes, nodes], built whole because not every
+        // backend's attention broadcasts a mask.
+        let mask = tree.attention_mask().repeat(heads);
+        let mask = Tensor::<4, Bool>::from_data(TensorData::new(mask, [1, heads, nodes, nodes]), device);
+        let x = m.encoder.forward(x.reshape([1, nodes, hidden]), Some(mask));
+        let x = m.final_layer_norm.forward(x).reshape([nodes, hidden]);
+        let ends = tree.ends().iter().map(|&n| n as i64).collect::<Vec<_>>();
+        let ends = Tensor::<1, Int>::from_data(TensorData::new(ends, [ids.len()]), device);
+        self.text_projection.forward(x.select(0, ends))
     }
 }

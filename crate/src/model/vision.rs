@@ -66,7 +66,7 @@ impl VisionTower {
         let tokens = Tensor::cat(vec![class, patches], 1);
         let positions = m.embeddings.position_embedding.weight.val().unsqueeze_dim::<3>(0);
         let x = m.pre_layrnorm.forward(tokens + positions);
-        let x = m.encoder.forward(x, false);
+        let x = m.encoder.forward(x, None);
         let class_token = x.narrow(1, 0, 1).reshape([batch, hidden]);
         self.visual_projection.forward(m.post_layernorm.forward(class_token))
     }
