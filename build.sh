@@ -163,9 +163,6 @@ rm -rf "$BUNDLE"
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
-say "building the wasm module (profile wasm-release, simd128; slow the first time)"
-# wasm-release (Cargo.toml): release, with cubecl's GPU kernel compiler built for size.
-cargo build --profile wasm-release --quiet -p clip --lib --target wasm32-unknown-unknown --no-default-features --features wgpu
 WB_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
   say "installing wasm-bindgen-cli $WB_VERSION (must match Cargo.lock)"
@@ -173,26 +170,39 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
   cargo install --quiet --locked wasm-bindgen-cli --version "$WB_VERSION" 2>/dev/null \
     || cargo install --quiet wasm-bindgen-cli --version "$WB_VERSION"
 fi
-rm -rf www/pkg
-wasm-bindgen --target web --out-dir www/pkg --out-name clip "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/clip.wasm"
-# wasm-opt -O3 from npm's binaryen (pinned in www/package.json; Debian's 108 breaks wasm-bindgen's
-# reference types). It takes minutes and the result depends only on its input, so it is cached
-# by the input's sha256 next to the cargo build. CLIP_WASM_OPT=0 skips it.
 (cd www && npm ci --silent --no-audit --no-fund)
-if [ "${CLIP_WASM_OPT:-1}" != 0 ]; then
-  WASM_IN_SHA="$(sha256sum www/pkg/clip_bg.wasm | cut -d' ' -f1)"
-  WASM_CACHE="$CARGO_TARGET_DIR/wasm-opt-cache/$WASM_IN_SHA.wasm"
-  if [ ! -f "$WASM_CACHE" ]; then
-    say "optimising the wasm module with wasm-opt -O3 ($(www/node_modules/.bin/wasm-opt --version | head -n1); a few minutes, cached)"
-    mkdir -p "$(dirname "$WASM_CACHE")"
-    www/node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-      --enable-sign-ext --enable-mutable-globals --enable-reference-types \
-      www/pkg/clip_bg.wasm -o "$WASM_CACHE.tmp"
-    mv "$WASM_CACHE.tmp" "$WASM_CACHE"
+
+# wasm_module FEATURES DIR: cargo build (profile wasm-release: release, with cubecl's GPU kernel
+# compiler built for size), wasm-bindgen into DIR, then wasm-opt -O3 from npm's binaryen (pinned
+# in www/package.json; Debian's 108 breaks wasm-bindgen's reference types). wasm-opt takes
+# minutes and its result depends only on its input, so it is cached by the input's sha256 next
+# to the cargo build. CLIP_WASM_OPT=0 skips it.
+wasm_module() {
+  local features="$1" dir="$2"
+  cargo build --profile wasm-release --quiet -p clip --lib --target wasm32-unknown-unknown --no-default-features $features
+  rm -rf "$dir"
+  wasm-bindgen --target web --out-dir "$dir" --out-name clip "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/clip.wasm"
+  if [ "${CLIP_WASM_OPT:-1}" != 0 ]; then
+    local sha cached
+    sha="$(sha256sum "$dir/clip_bg.wasm" | cut -d' ' -f1)"
+    cached="$CARGO_TARGET_DIR/wasm-opt-cache/$sha.wasm"
+    if [ ! -f "$cached" ]; then
+      say "optimising $dir/clip_bg.wasm with wasm-opt -O3 ($(www/node_modules/.bin/wasm-opt --version | head -n1); a few minutes, cached)"
+      mkdir -p "$(dirname "$cached")"
+      www/node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+        --enable-sign-ext --enable-mutable-globals --enable-reference-types \
+        "$dir/clip_bg.wasm" -o "$cached.tmp"
+      mv "$cached.tmp" "$cached"
+    fi
+    cp "$cached" "$dir/clip_bg.wasm"
   fi
-  cp "$WASM_CACHE" www/pkg/clip_bg.wasm
-fi
-say "wasm module: $(stat -c %s www/pkg/clip_bg.wasm | awk '{printf "%.1f MB", $1/1e6}'), $(gzip -9 -c www/pkg/clip_bg.wasm | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzipped"
+  say "wasm module $dir: $(stat -c %s "$dir/clip_bg.wasm" | awk '{printf "%.1f MB", $1/1e6}'), $(gzip -9 -c "$dir/clip_bg.wasm" | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzipped"
+}
+# Two modules: WebGPU with the CPU path inside (its fallback when the device is lost), and the CPU
+# path alone, under half the bytes, for browsers the page finds without a usable GPU adapter.
+say "building the wasm modules (WebGPU + CPU, and CPU only; simd128; slow the first time)"
+wasm_module "--features wgpu" www/pkg
+wasm_module "" www/pkg-cpu
 
 # --- the page -----------------------------------------------------------------------------------
 mkdir -p "$OUT"

@@ -44,15 +44,17 @@ if [[ ! -d "$here/node_modules/@huggingface/transformers" || ! -d "$here/node_mo
   (cd "$here" && npm ci --ignore-scripts >&2)
 fi
 
-# The harness site: the page, our wasm module as built in www/pkg, transformers.js's browser
+# The harness site: the page, our two wasm modules as built in www/pkg (WebGPU and the CPU path)
+# and www/pkg-cpu (the CPU path alone, what the page fetches without a GPU), transformers.js's browser
 # bundle (onnxruntime-web inside) and onnxruntime-web's wasm files, the two model dirs, images.
-for f in "$repo/www/pkg/clip.js" "$repo/www/pkg/clip_bg.wasm"; do
+for f in "$repo"/www/pkg{,-cpu}/clip{.js,_bg.wasm}; do
   [[ -f "$f" ]] || { echo "compare.sh: $f is missing (run ./build.sh)" >&2; exit 2; }
 done
 rm -rf "$site"
-mkdir -p "$site/pkg" "$site/tjs" "$site/ort" "$site/models" "$site/images"
+mkdir -p "$site/pkg" "$site/pkg-cpu" "$site/tjs" "$site/ort" "$site/models" "$site/images"
 cp "$here/site/index.html" "$here/site/bench.js" "$site/"
 cp "$repo/www/pkg/clip.js" "$repo/www/pkg/clip_bg.wasm" "$site/pkg/"
+cp "$repo/www/pkg-cpu/clip.js" "$repo/www/pkg-cpu/clip_bg.wasm" "$site/pkg-cpu/"
 cp "$here/node_modules/@huggingface/transformers/dist/transformers.js" "$site/tjs/"
 cp "$here"/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.{mjs,wasm} "$site/ort/"
 ln -s "$work/ours" "$site/models/ours"

@@ -1,5 +1,6 @@
 // npm run build [-- --out DIR] [-- --model BUNDLE_DIR]: bundle the page and the worker with
-// esbuild into dist/ (or DIR), next to index.html, style.css, pkg/clip_bg.wasm, everything under
+// esbuild into dist/ (or DIR), next to index.html, style.css, the two wasm modules (pkg/clip_bg.wasm:
+// WebGPU and the CPU path; pkg/clip_cpu_bg.wasm: the CPU path alone), everything under
 // public/ (examples/) and the model bundle as models/default/ (BUNDLE_DIR, else
 // public/models/default/). Every URL the page uses is relative, so the output works from any
 // static host path.
@@ -24,9 +25,12 @@ if (model !== undefined && !existsSync(join(model, "manifest.json"))) {
   process.exit(1);
 }
 
-const wasmJs = join(root, "pkg", "clip.js");
-const wasmBin = join(root, "pkg", "clip_bg.wasm");
-for (const file of [wasmJs, wasmBin]) {
+// Each module's wasm-bindgen glue is bundled into the worker; the worker loads one module.
+const modules = [
+  { glue: join(root, "pkg", "clip.js"), wasm: join(root, "pkg", "clip_bg.wasm"), name: "clip_bg" },
+  { glue: join(root, "pkg-cpu", "clip.js"), wasm: join(root, "pkg-cpu", "clip_bg.wasm"), name: "clip_cpu_bg" },
+];
+for (const file of modules.flatMap((m) => [m.glue, m.wasm])) {
   if (!existsSync(file)) {
     console.error(`build: ${file} is missing; build the wasm module first (./build.sh at the repository root)`);
     process.exit(1);
@@ -47,29 +51,32 @@ await build({
   sourcemap: true,
   minify: !dev,
   legalComments: "none",
-  // The wasm-bindgen glue; tsconfig maps the same name for the type checker.
-  alias: { "clip-wasm": wasmJs },
+  // The wasm-bindgen glue; tsconfig maps the same names for the type checker.
+  alias: { "clip-wasm": modules[0].glue, "clip-wasm-cpu": modules[1].glue },
   logLevel: "info",
 });
 
 cpSync(join(root, "index.html"), join(dist, "index.html"));
 cpSync(join(root, "style.css"), join(dist, "style.css"));
-cpSync(wasmBin, join(dist, "pkg", "clip_bg.wasm"));
-// Brotli at quality 11 beside it (3.3 MB against 5.2 MB gzipped), for hosts that serve
-// precompressed files (serve.mjs, nginx's brotli_static, ...). It takes about 40 s, so it is
-// kept in pkg/ under the module's hash and redone only for a new module.
-const wasmBytes = readFileSync(wasmBin);
-const hash = createHash("sha256").update(wasmBytes).digest("hex").slice(0, 16);
-const brCache = join(root, "pkg", `clip_bg.${hash}.wasm.br`);
-if (!existsSync(brCache)) {
-  for (const old of readdirSync(join(root, "pkg")).filter((f) => /^clip_bg\.[0-9a-f]{16}\.wasm\.br$/.test(f))) {
-    rmSync(join(root, "pkg", old));
+// Brotli at quality 11 beside each module (3.0 MB against 4.7 MB gzipped for the WebGPU one), for
+// hosts that serve precompressed files (serve.mjs, nginx's brotli_static, ...). It takes about
+// 40 s, so it is kept beside the module under its hash and redone only for a new module.
+for (const { wasm, name } of modules) {
+  cpSync(wasm, join(dist, "pkg", `${name}.wasm`));
+  const bytes = readFileSync(wasm);
+  const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+  const cacheDir = dirname(wasm);
+  const brCache = join(cacheDir, `clip_bg.${hash}.wasm.br`);
+  if (!existsSync(brCache)) {
+    for (const old of readdirSync(cacheDir).filter((f) => /^clip_bg\.[0-9a-f]{16}\.wasm\.br$/.test(f))) {
+      rmSync(join(cacheDir, old));
+    }
+    const params = { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: bytes.length };
+    writeFileSync(`${brCache}.tmp`, brotliCompressSync(bytes, { params }));
+    renameSync(`${brCache}.tmp`, brCache);
   }
-  const params = { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: wasmBytes.length };
-  writeFileSync(`${brCache}.tmp`, brotliCompressSync(wasmBytes, { params }));
-  renameSync(`${brCache}.tmp`, brCache);
+  cpSync(brCache, join(dist, "pkg", `${name}.wasm.br`));
 }
-cpSync(brCache, join(dist, "pkg", "clip_bg.wasm.br"));
 const pub = join(root, "public");
 if (existsSync(pub)) cpSync(pub, dist, { recursive: true });
 if (model !== undefined) {

@@ -55,10 +55,12 @@ function freshPrompts(n) {
   return Array.from({ length: n }, (_, i) => `a photo of a ${LABELS[i % LABELS.length]}, take ${promptCounter}.`);
 }
 
-/** Ours: the repo's wasm module (www/pkg) and its q8 bundle. */
+/** Ours: the repo's wasm module and its q8 bundle: on the CPU, the CPU-only module (www/pkg-cpu)
+ * the page fetches when it has no GPU; on WebGPU, the module with both (www/pkg). */
 async function loadOurs() {
-  const clip = await import("./pkg/clip.js");
-  const wasm = await clip.default({ module_or_path: new URL("./pkg/clip_bg.wasm", import.meta.url) });
+  const dir = gpu ? "./pkg/" : "./pkg-cpu/";
+  const clip = await import(dir + "clip.js");
+  const wasm = await clip.default({ module_or_path: new URL(dir + "clip_bg.wasm", import.meta.url) });
   const engine = await clip.Engine.create(gpu, gpu);
   const base = "models/ours/";
   const [manifest, vision, text, tokenizer] = await Promise.all([

@@ -329,6 +329,9 @@ for (const mode of ["webgpu", "cpu"]) {
       assert.deepEqual(elsewhere, [], "requests to other origins");
       const sent = requests.filter((r) => r.method !== "GET" || r.body > 0);
       assert.deepEqual(sent, [], "requests that send anything (the visitor's images included)");
+      // One wasm module: the CPU path alone (under half the bytes) unless WebGPU is to be used.
+      const modules = requests.map((r) => new URL(r.url).pathname).filter((p) => p.endsWith(".wasm"));
+      assert.deepEqual(modules, [mode === "cpu" ? "/pkg/clip_cpu_bg.wasm" : "/pkg/clip_bg.wasm"], "wasm modules fetched");
       assert.ok(violations.every((v) => /inline|__inlineRan/i.test(v)), `CSP violations: ${violations.join("\n")}`);
       await assertBackend(page);
     });
@@ -352,11 +355,15 @@ for (const mode of ["webgpu", "cpu"]) {
     test("a software WebGPU adapter is passed over for the CPU path, with the reason shown", { timeout: TEST_MS }, async (t) => {
       if (mode !== "webgpu") return t.skip("the CPU run asks for the CPU");
       const page = await context.newPage();
+      const modules = [];
+      page.on("request", (r) => r.url().endsWith(".wasm") && modules.push(new URL(r.url()).pathname));
       t.after(() => page.close());
       await page.goto(baseUrl); // no ?backend: the page chooses
       await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
       assert.equal(await page.getAttribute('[data-testid="backend"]', "data-backend"), "cpu");
       assert.match(await page.textContent('[data-testid="backend"]'), /software renderer.*\?backend=webgpu/);
+      // Decided before any module was fetched: only the CPU one is.
+      assert.deepEqual(modules, ["/pkg/clip_cpu_bg.wasm"]);
     });
 
     test("a lost GPU device moves the engine to the CPU, keeping every card, label and template", { timeout: TEST_MS }, async (t) => {

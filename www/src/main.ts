@@ -69,7 +69,10 @@ let restarts = 0;
 const MAX_RESTARTS = 2;
 
 function startWorker(gpu: boolean): void {
-  client = new WorkerClient(workerUrl, onCrash);
+  // The worker picks its wasm module from this before anything else asks it for work.
+  const url = new URL(workerUrl);
+  url.searchParams.set("backend", !gpu ? "cpu" : params.get("backend") === "webgpu" ? "webgpu" : "auto");
+  client = new WorkerClient(url, onCrash);
   client.onEvent(onWorkerEvent);
   void loadModel(gpu);
 }

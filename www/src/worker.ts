@@ -2,7 +2,8 @@
 // one request at a time); classification jumps ahead of image embedding so text edits stay
 // live, and a classify request superseded by a newer one on its channel is dropped.
 
-import init, { Engine } from "clip-wasm";
+import * as withGpu from "clip-wasm";
+import * as cpuOnly from "clip-wasm-cpu";
 import type {
   Api,
   BackendInfo,
@@ -37,6 +38,13 @@ const scope = self as unknown as WorkerScope;
 
 const CACHE_PREFIX = "clip-bundle-";
 const BUNDLE_FILES = ["vision.bpk", "text.bpk", "tokenizer.json"] as const;
+
+/** Both builds export the same API (one Rust crate, with and without its `wgpu` feature). */
+interface Wasm {
+  default: (init: { module_or_path: URL }) => Promise<unknown>;
+  Engine: typeof withGpu.Engine;
+}
+type Engine = withGpu.Engine;
 
 let engine: Engine | null = null;
 let loaded = false;
@@ -95,9 +103,9 @@ async function answerState(request: Request): Promise<void> {
     await startWasm();
     const result =
       request.method === "parseState"
-        ? (JSON.parse(Engine.parseState(request.params.fragment)) as PageState)
+        ? (JSON.parse(wasm.Engine.parseState(request.params.fragment)) as PageState)
         : request.method === "encodeState"
-          ? { fragment: Engine.encodeState(JSON.stringify(request.params.state)) }
+          ? { fragment: wasm.Engine.encodeState(JSON.stringify(request.params.state)) }
           : null;
     post({ kind: "response", id: request.id, ok: true, result: result! });
   } catch (error) {
@@ -170,12 +178,54 @@ interface ManifestHead {
   classifiers?: { preset: string; file: string }[];
 }
 
+/**
+ * Which module the page asked for, in the worker's address (`worker.js?backend=`): `cpu`, `webgpu`
+ * (a software adapter too: `?backend=webgpu`) or `auto` (a GPU adapter if there is one).
+ */
+const asked = new URL(self.location.href).searchParams.get("backend") ?? "auto";
+
+/** The module in use, once started, and why it is the CPU-only one (when the page did not ask). */
+let wasm: Wasm = withGpu;
+let cpuBecause: string | null = null;
 let wasmReady: Promise<unknown> | null = null;
 
-/** The wasm module, started once (link state and the engine both wait on it). */
+/**
+ * The wasm module, started once (link state and the engine both wait on it). WebGPU needs the
+ * larger module (17.6 MB, 4.7 MB gzipped: cubecl's kernel compiler and wgpu); without a usable
+ * GPU adapter the page runs the CPU path, so it fetches the module with only that (6.2 MB, 2.0 MB
+ * gzipped). The adapter check is the one the engine makes (wgpu marks a browser's fallback adapter,
+ * a software renderer, as a CPU), so both modules pick the same backend.
+ */
 function startWasm(): Promise<unknown> {
-  wasmReady ??= init({ module_or_path: new URL("./pkg/clip_bg.wasm", import.meta.url) });
+  wasmReady ??= (async () => {
+    cpuBecause = await reasonForCpu();
+    wasm = cpuBecause === null ? withGpu : cpuOnly;
+    const file = cpuBecause === null ? "./pkg/clip_bg.wasm" : "./pkg/clip_cpu_bg.wasm";
+    return wasm.default({ module_or_path: new URL(file, import.meta.url) });
+  })();
   return wasmReady;
+}
+
+/** Why the CPU-only module will do, or null when a WebGPU adapter is worth the larger module. */
+async function reasonForCpu(): Promise<string | null> {
+  if (asked === "cpu") return "the CPU was asked for";
+  interface Adapter {
+    info?: { description?: string; isFallbackAdapter?: boolean };
+  }
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<Adapter | null> } }).gpu;
+  if (!gpu) return "this browser has no WebGPU";
+  let adapter: Adapter | null;
+  try {
+    adapter = await gpu.requestAdapter();
+  } catch (error) {
+    return `no usable GPU through WebGPU (${messageOf(error)})`;
+  }
+  if (!adapter) return "no usable GPU through WebGPU (the browser offers no adapter)";
+  if (adapter.info?.isFallbackAdapter === true && asked !== "webgpu") {
+    const name = adapter.info.description?.trim() || "Cpu";
+    return `the only WebGPU adapter is a software renderer (WebGPU: ${name}), far slower than the CPU path; add ?backend=webgpu to use it anyway`;
+  }
+  return null;
 }
 
 async function initialize(params: InitParams): Promise<InitResult> {
@@ -192,12 +242,12 @@ async function initialize(params: InitParams): Promise<InitResult> {
     if (params.debugShaders) reportShaderErrors();
     if (params.preferGpu) watchDevice();
     stage(params.preferGpu ? "asking the browser for WebGPU" : "starting the CPU backend");
-    engine = await Engine.create(params.preferGpu, params.allowSoftwareGpu);
+    engine = await wasm.Engine.create(params.preferGpu && cpuBecause === null, params.allowSoftwareGpu);
   }
   const backend: BackendInfo = {
     backend: engine.backend,
     description: engine.backendDescription,
-    fallbackReason: engine.fallbackReason ?? null,
+    fallbackReason: cpuBecause ?? engine.fallbackReason ?? null,
   };
   post({ kind: "event", event: "backend", backend });
 
@@ -268,7 +318,7 @@ async function initialize(params: InitParams): Promise<InitResult> {
   fetched.push(...classifierBytes);
   loaded = true;
   const model = JSON.parse(engine.modelInfo()) as ModelInfo;
-  const presets = (JSON.parse(Engine.presets()) as { presets: Preset[] }).presets;
+  const presets = (JSON.parse(wasm.Engine.presets()) as { presets: Preset[] }).presets;
   void dropOtherCaches(manifest.bundle_id);
   stage("ready");
   return {
@@ -424,7 +474,7 @@ async function fetchVerified(
   let file = await fetchFile(manifest, name, url, cache);
   if (file.fromCache) {
     try {
-      Engine.verifyFile(manifestText, name, file.bytes);
+      wasm.Engine.verifyFile(manifestText, name, file.bytes);
     } catch {
       await forget(cache, [url]); // stale or damaged: fetch it again
       file = await fetchFile(manifest, name, url, null);
@@ -432,7 +482,7 @@ async function fetchVerified(
   }
   if (!file.fromCache) {
     try {
-      Engine.verifyFile(manifestText, name, file.bytes);
+      wasm.Engine.verifyFile(manifestText, name, file.bytes);
     } catch (error) {
       throw new Error(`The model could not be loaded: ${messageOf(error)}`);
     }
@@ -540,7 +590,7 @@ function probe(params: ProbeParams): ProbeResult {
   const trainFlat = gather(train.map((t) => t.imageId)).flat;
   const { ids, flat } = gather(params.testIds);
   const started = performance.now();
-  const out = JSON.parse(Engine.probe(trainFlat, train.length, classes, params.labels.length, params.c, flat, ids.length)) as {
+  const out = JSON.parse(wasm.Engine.probe(trainFlat, train.length, classes, params.labels.length, params.c, flat, ids.length)) as {
     probs: number[][];
     iterations: number;
   };
