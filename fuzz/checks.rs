@@ -84,5 +84,5 @@ pub fn load_bundle(data: &[u8]) -> Option<clip::Result<LoadedTowers>> {
     // The towers only: the tokenizer is fixed here (the text target fuzzes tokenizing), and
     // building it would take most of each run.
     let files = BTreeMap::from([("vision.bpk".to_string(), clip::bundle::file_bytes(vision))]);
-    Some((Bundle { manifest, files }).load_towers(&clip::Backend::cpu()))
+    Some(Bundle::new(manifest, files).load_towers(&clip::Backend::cpu()))
 }

@@ -69,7 +69,11 @@ async function loadOurs() {
     bytesOf(base + "text.bpk"),
     bytesOf(base + "tokenizer.json"),
   ]);
-  engine.loadBundle(manifest, vision, text, tokenizer);
+  // As the page does: each file's sha256 from WebCrypto, checked against the manifest by loadBundle.
+  const hex = async (bytes) => Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const [v, t, k] = await Promise.all([hex(vision), hex(text), hex(tokenizer)]);
+  const digests = { "vision.bpk": v, "text.bpk": t, "tokenizer.json": k };
+  engine.loadBundle(manifest, vision, text, tokenizer, JSON.stringify(digests));
   return {
     backend: `${engine.backend}: ${engine.backendDescription}${engine.fallbackReason ? ` (fallback: ${engine.fallbackReason})` : ""}`,
     heap: () => wasm.memory.buffer.byteLength,

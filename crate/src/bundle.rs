@@ -296,18 +296,22 @@ impl Manifest {
     /// Check one file's bytes against the manifest: size first (a truncated download), then
     /// sha256 (any flipped byte).
     pub fn verify(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        self.verify_digest(name, bytes.len(), || sha256_hex(bytes))
+    }
+
+    /// [`Manifest::verify`] with the sha256 (lowercase hex) computed elsewhere, on the same bytes.
+    pub fn verify_digest(&self, name: &str, len: usize, sha256: impl FnOnce() -> String) -> Result<()> {
         let entry = self
             .files
             .get(name)
             .ok_or_else(|| ClipError::Model(format!("{MANIFEST} does not list {name}")))?;
-        if bytes.len() as u64 != entry.bytes {
+        if len as u64 != entry.bytes {
             return Err(ClipError::Model(format!(
-                "{name} is {} bytes but {MANIFEST} says {}: the file is truncated or from another bundle",
-                bytes.len(),
+                "{name} is {len} bytes but {MANIFEST} says {}: the file is truncated or from another bundle",
                 entry.bytes
             )));
         }
-        if sha256_hex(bytes) != entry.sha256 {
+        if sha256() != entry.sha256 {
             return Err(ClipError::Model(format!(
                 "{name} does not match its sha256 in {MANIFEST}: the file is corrupt or from another bundle"
             )));
@@ -322,6 +326,30 @@ pub struct Bundle {
     /// burn's `Bytes`, so that a tower's 8-bit weights can stay views into its file (see
     /// [`aligned_file`]) instead of copies.
     pub files: BTreeMap<String, Bytes>,
+    /// sha256 (hex) of some of `files`, computed by whoever holds the same bytes: the page's
+    /// worker asks the browser's WebCrypto, which hashes ViT-B/32's 158 MB in a fraction of the
+    /// 0.5 s that sha2 takes in wasm. A file listed here is checked against the manifest by this
+    /// digest (and its length); any other file is hashed here.
+    sha256: BTreeMap<String, String>,
+}
+
+impl Bundle {
+    pub fn new(manifest: Manifest, files: BTreeMap<String, Bytes>) -> Self {
+        Bundle { manifest, files, sha256: BTreeMap::new() }
+    }
+
+    /// The sha256 of some files, already computed on these same bytes (see the field's note).
+    pub fn with_sha256(mut self, sha256: BTreeMap<String, String>) -> Self {
+        self.sha256 = sha256;
+        self
+    }
+
+    fn verify(manifest: &Manifest, sha256: &BTreeMap<String, String>, name: &str, bytes: &[u8]) -> Result<()> {
+        match sha256.get(name) {
+            Some(digest) => manifest.verify_digest(name, bytes.len(), || digest.to_ascii_lowercase()),
+            None => manifest.verify(name, bytes),
+        }
+    }
 }
 
 /// A file's bytes in a fresh 16-byte-aligned buffer, filled in place by `fill`. burn copies any
@@ -402,7 +430,7 @@ pub fn convert(
         files: entries,
         classifiers: Vec::new(),
     };
-    Ok(Bundle { manifest, files })
+    Ok(Bundle::new(manifest, files))
 }
 
 /// burn-flex keeps quantized values one per byte (`Native`); on disk they are packed into u32
@@ -544,7 +572,7 @@ impl Bundle {
             .files
             .remove(TOKENIZER_FILE)
             .ok_or_else(|| ClipError::Model(format!("the bundle has no {TOKENIZER_FILE}")))?;
-        self.manifest.verify(TOKENIZER_FILE, &tokenizer_json)?;
+        Bundle::verify(&self.manifest, &self.sha256, TOKENIZER_FILE, &tokenizer_json)?;
         let max_len = self.manifest.config.text.max_position_embeddings;
         let LoadedTowers { config, preprocess, vision, text, logit_scale, classifiers } = self.load_towers(backend)?;
         let tokenizer = ClipTokenizer::from_bytes(&tokenizer_json[..], max_len)?;
@@ -555,9 +583,9 @@ impl Bundle {
     /// classifiers. Apart because building the tokenizer (compiling its regexes) costs more than
     /// loading a small tower, which matters to the bundle fuzzer's speed.
     pub fn load_towers(self, backend: &Backend) -> Result<LoadedTowers> {
-        let Bundle { manifest, mut files } = self;
+        let Bundle { manifest, mut files, sha256 } = self;
         for (name, bytes) in &files {
-            manifest.verify(name, bytes)?;
+            Bundle::verify(&manifest, &sha256, name, bytes)?;
         }
         let classifiers = manifest
             .classifiers
@@ -616,7 +644,7 @@ impl Bundle {
         for entry in &manifest.classifiers {
             files.insert(entry.file.clone(), read(&entry.file)?);
         }
-        Ok(Bundle { manifest, files })
+        Ok(Bundle::new(manifest, files))
     }
 
     /// Write the bundle into `dir` (created if needed).

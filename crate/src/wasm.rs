@@ -98,7 +98,9 @@ impl Engine {
         Manifest::parse(manifest_json.as_bytes()).and_then(|m| m.verify(name, bytes)).map_err(js_error)
     }
 
-    /// Load a bundle from fetched bytes. Either tower may be omitted.
+    /// Load a bundle from fetched bytes. Either tower may be omitted. `sha256_json`, optional:
+    /// `{"vision.bpk": "<hex>", ...}`, digests the page computed on these same bytes with the
+    /// browser's WebCrypto; those files are checked by digest, the others hashed here.
     #[wasm_bindgen(js_name = loadBundle)]
     pub fn load_bundle(
         &self,
@@ -106,8 +108,13 @@ impl Engine {
         vision: Option<js_sys::Uint8Array>,
         text: Option<js_sys::Uint8Array>,
         tokenizer: Vec<u8>,
+        sha256_json: Option<String>,
     ) -> Result<(), JsError> {
         let manifest = Manifest::parse(manifest_json.as_bytes()).map_err(js_error)?;
+        let sha256: BTreeMap<String, String> = match sha256_json {
+            Some(json) => serde_json::from_str(&json).map_err(|e| JsError::new(&format!("the file digests are not a JSON map of names to hex ({e})")))?,
+            None => BTreeMap::new(),
+        };
         // Each tower file is copied into wasm memory once, straight into an aligned buffer, and
         // on the CPU its 8-bit weights stay views into that buffer: the heap (which never
         // shrinks) holds each file once. One tower at a time, so that on WebGPU, where the
@@ -128,11 +135,12 @@ impl Engine {
             files.insert(name.to_string(), bytes);
         }
         let mut clip =
-            Clip::from_bundle(Bundle { manifest: manifest.clone(), files }, self.backend.clone()).map_err(js_error)?;
+            Clip::from_bundle(Bundle::new(manifest.clone(), files).with_sha256(sha256.clone()), self.backend.clone())
+                .map_err(js_error)?;
         for (name, array) in towers {
             let Ok(bytes) = copy_in(array);
             let files = BTreeMap::from([(name.to_string(), bytes)]);
-            clip.add_towers(Bundle { manifest: manifest.clone(), files }).map_err(js_error)?;
+            clip.add_towers(Bundle::new(manifest.clone(), files).with_sha256(sha256.clone())).map_err(js_error)?;
         }
         *self.clip.try_borrow_mut().map_err(|_| JsError::new("the engine is busy"))? = Some(clip);
         Ok(())

@@ -95,7 +95,7 @@ fn bundles_load_from_memory_and_one_tower_alone() {
     for name in ["text.bpk", "tokenizer.json"] {
         files.insert(name.to_string(), clip::bundle::file_bytes(&std::fs::read(dir.join(name)).unwrap()));
     }
-    let mut text_only = Clip::from_bundle(Bundle { manifest, files }, Backend::cpu()).unwrap();
+    let mut text_only = Clip::from_bundle(Bundle::new(manifest, files), Backend::cpu()).unwrap();
     assert_eq!(pollster::block_on(text_only.embed_texts(&["a photo of a cat."])).unwrap().len(), 1);
     let err = pollster::block_on(text_only.embed_images(&[&std::fs::read(image("chelsea.png")).unwrap()])).unwrap_err();
     assert_eq!(err.to_string(), "this model was loaded without its vision tower");
@@ -179,6 +179,49 @@ fn corrupt_bundles_are_refused_naming_the_file() {
     copy_bundle(&good, &garbage);
     std::fs::write(garbage.join("manifest.json"), b"{\"format\": 3").unwrap();
     fails(&garbage, "manifest.json is not a valid bundle manifest");
+}
+
+/// The page hands `loadBundle` each file's sha256 from the browser's WebCrypto: a digest given
+/// for a file stands in for hashing it, so it must be checked as strictly (the right digest
+/// loads, in either case of hex; a wrong one, or a right one with the wrong length, is refused
+/// naming the file), and files without one are still hashed.
+#[test]
+fn digests_computed_elsewhere_are_checked_like_hashing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("q8");
+    convert(&fixture("tiny-quickgelu"), &dir, "q8");
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let manifest = Manifest::parse(&read("manifest.json")).unwrap();
+    let files = |names: &[&str]| {
+        names.iter().map(|n| (n.to_string(), clip::bundle::file_bytes(&read(n)))).collect::<BTreeMap<_, _>>()
+    };
+    let all = ["vision.bpk", "text.bpk", "tokenizer.json"];
+    let digests = |edit: &dyn Fn(&str, String) -> String| {
+        all.iter().map(|n| (n.to_string(), edit(n, sha256_hex(&read(n))))).collect::<BTreeMap<_, _>>()
+    };
+    let load = |files, sha256| Clip::from_bundle(Bundle::new(manifest.clone(), files).with_sha256(sha256), Backend::cpu());
+
+    assert!(load(files(&all), digests(&|_, d| d)).is_ok());
+    assert!(load(files(&all), digests(&|_, d| d.to_uppercase())).is_ok());
+    // Only the tokenizer's digest given: the towers are hashed, and a flipped byte still fails.
+    let mut flipped = files(&["text.bpk", "tokenizer.json"]);
+    let mut text = read("text.bpk");
+    text[1000] ^= 1;
+    flipped.insert("text.bpk".into(), clip::bundle::file_bytes(&text));
+    let only_tokenizer = digests(&|_, d| d).into_iter().filter(|(n, _)| n == "tokenizer.json").collect();
+    let err = load(flipped, only_tokenizer).err().expect("a flipped byte is refused");
+    assert!(err.to_string().contains("text.bpk does not match its sha256"), "{err}");
+    // A wrong digest for good bytes.
+    let other_last = |d: String| format!("{}{}", &d[..63], if d.ends_with('0') { '1' } else { '0' });
+    let wrong = digests(&|n, d| if n == "vision.bpk" { other_last(d) } else { d });
+    let err = load(files(&all), wrong).err().expect("a wrong digest is refused");
+    assert!(err.to_string().contains("vision.bpk does not match its sha256"), "{err}");
+    // A right digest does not excuse a wrong length.
+    let mut short = files(&all);
+    let vision = read("vision.bpk");
+    short.insert("vision.bpk".into(), clip::bundle::file_bytes(&vision[..vision.len() - 4]));
+    let err = load(short, digests(&|_, d| d)).err().expect("a truncated file is refused");
+    assert!(err.to_string().contains("vision.bpk is"), "{err}");
 }
 
 /// `clip convert --classifier imagenet` ships ImageNet's 1000 × 80 zero-shot classifier; scoring

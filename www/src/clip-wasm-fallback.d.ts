@@ -15,6 +15,7 @@ export class Engine {
     vision: Uint8Array | null | undefined,
     text: Uint8Array | null | undefined,
     tokenizer: Uint8Array,
+    sha256_json?: string | null,
   ): void;
   modelInfo(): string;
   embedImage(bytes: Uint8Array): Promise<Float32Array>;

@@ -368,7 +368,7 @@ fn convert(
             .iter()
             .filter_map(|f| bundle.files.get(*f).map(|bytes| (f.to_string(), bytes.clone())))
             .collect();
-        let mut text = Clip::from_bundle(Bundle { manifest: bundle.manifest.clone(), files: text_only }, Backend::cpu())?;
+        let mut text = Clip::from_bundle(Bundle::new(bundle.manifest.clone(), text_only), Backend::cpu())?;
         for preset in presets {
             let templates: Vec<&str> = preset.templates.iter().map(String::as_str).collect();
             let count: usize = preset.labels.iter().map(|l| l.names().len()).sum::<usize>() * templates.len();
