@@ -198,11 +198,11 @@ wasm_module() {
   fi
   say "wasm module $dir: $(stat -c %s "$dir/clip_bg.wasm" | awk '{printf "%.1f MB", $1/1e6}'), $(gzip -9 -c "$dir/clip_bg.wasm" | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzipped"
 }
-# Two modules: WebGPU with the CPU path inside (its fallback when the device is lost), and the CPU
-# path alone, under half the bytes, for browsers the page finds without a usable GPU adapter.
-say "building the wasm modules (WebGPU + CPU, and CPU only; simd128; slow the first time)"
+# Two modules: WebGPU alone, and the CPU path alone for browsers the page finds without a usable
+# GPU adapter (and for its fallback when the GPU fails: the worker then starts the CPU module).
+say "building the wasm modules (WebGPU, and CPU; simd128; slow the first time)"
 wasm_module "--features wgpu" www/pkg
-wasm_module "" www/pkg-cpu
+wasm_module "--features cpu" www/pkg-cpu
 
 # --- the page -----------------------------------------------------------------------------------
 mkdir -p "$OUT"

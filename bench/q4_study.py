@@ -1,6 +1,7 @@
 """Which 4-bit layout keeps CLIP's answers: simulates burn's block quantization (Q4S/Q8S:
-symmetric, scale = absmax / 7 or / 127, one f32 scale per block along burn's last dimension)
-on a Hugging Face checkpoint with transformers, and measures what #11 asks of a 4-bit bundle:
+symmetric, scale = absmax / 7 or / 127, one scale per block along burn's last dimension, stored
+in f32 at 8 bits and f16 at 4 bits as bundle.rs writes them) on a Hugging Face checkpoint with
+transformers, and measures what #11 asks of a 4-bit bundle:
 image-embedding cosine against f32 and top-1 agreement on the ImageNet 7-template zero-shot
 classifier (1000 classes), over >= 50 real images. Prints a table and a per-tensor sensitivity
 ranking. The chosen layout is then built by `clip convert` and measured for real by
@@ -16,7 +17,9 @@ from PIL import Image
 from transformers import CLIPModel, CLIPProcessor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KEEP_8_BIT = re.compile(r"(patch_embedding|visual_projection|text_projection)\.weight$")
+# bundle.rs EIGHT_BIT_IN_Q4 (the same names: our module paths follow transformers').
+KEEP_8_BIT = re.compile(r"(patch_embedding|visual_projection|text_projection)\.weight$|"
+                        r"vision_model\.encoder\.layers\.(\d+\.self_attn\.(v_proj|out_proj)|0\.mlp\.(fc1|fc2))\.weight$")
 QUANTIZED = re.compile(r"((q_proj|k_proj|v_proj|out_proj|fc1|fc2|visual_projection|text_projection)|token_embedding|patch_embedding)\.weight$")
 
 
@@ -49,8 +52,13 @@ def fake_quant(name, w, bits, block_cap):
     b = t.reshape(-1, block)
     scale = b.abs().amax(dim=1, keepdim=True) / levels
     scale = torch.where(scale == 0, torch.ones_like(scale), scale)
-    q = (torch.clamp(torch.round(b / scale), -levels, levels) * scale).reshape(t.shape)
-    return to_burn(name, q).contiguous(), w.numel() * bits / 8 + (w.numel() // block) * 4
+    values = torch.clamp(torch.round(b / scale), -levels, levels)
+    # bundle.rs stored_scheme: 4-bit scales are stored in f16 (rounded after the values are).
+    scale_bytes = 2 if bits == 4 else 4
+    if bits == 4:
+        scale = scale.half().float()
+    q = (values * scale).reshape(t.shape)
+    return to_burn(name, q).contiguous(), w.numel() * bits / 8 + (w.numel() // block) * scale_bytes
 
 
 def features(out):
@@ -152,7 +160,7 @@ def main():
         report(f"q{bits}, blocks of {cap}", *split({k: (bits, cap) for k in quantizable}))
     # What `clip convert --precision q4` writes (bundle.rs: EIGHT_BIT_IN_Q4).
     shipped = {k: (8, 128) if KEEP_8_BIT.search(k) else (4, 32) for k in quantizable}
-    report("q4 as shipped: blocks of 32; patch embedding and both projections at q8", *split(shipped))
+    report("q4 as shipped: blocks of 32 (f16 scales); q8: patch embedding, both projections, vision v/out, vision layer 0 MLP", *split(shipped))
 
     sens = []
     if args.sensitivity:

@@ -70,6 +70,12 @@ def prompts():
         "a photo of a cat; a photo of a dog: which?", "100% cotton t-shirt (size M)",
         "C++ and C# code", "A_B-C.D/E\\F", "\"quoted\" and 'single'")
 
+    # OpenAI's pattern finds the special tokens only where a match can start: after punctuation
+    # the punctuation run swallows "<|" (transformers' tokenizer.json extracts them anywhere).
+    add("special tokens",
+        "(<|endoftext|>x", "a<|endoftext|>b", "\"<|startoftext|>\"", "dog.<|endoftext|>",
+        "<|endoftext|", "1\u216b'<|startoftext|>!\u00f1<|\u05e9x", "&lt;|endoftext|&gt;")
+
     add("curly quotes",
         "a photo of my dog\u2019s toy", "\u201cdon\u2019t panic\u201d", "\u2018single\u2019 quotes",
         "\u201alow\u2019 and \u201elow double\u201c", "\u201breversed\u201f", "can\u02bct stop",

@@ -173,6 +173,14 @@ out.append(rs_ranges("PY_ISSPACE", to_ranges(PY_SPACE),
                      "Python's `str.isspace` (what `str.strip()` strips); also `re`'s `\\s`."))
 out.append(rs_ranges("REGEX_SPACE", to_ranges(REGEX_SPACE),
                      "`\\s` of the `regex` module, which CLIP's whitespace_clean uses."))
+# The pre-tokenizer pattern of clip/simple_tokenizer.py (crate/src/tokenizer.rs):
+# '<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+'
+REGEX_LETTER = chars_matching(regex.compile(r"\p{L}"))
+REGEX_NUMBER = chars_matching(regex.compile(r"\p{N}"))
+out.append(rs_ranges("REGEX_LETTER", to_ranges(REGEX_LETTER),
+                     "`\\p{L}` of the `regex` module, for CLIP's BPE pre-tokenizer pattern."))
+out.append(rs_ranges("REGEX_NUMBER", to_ranges(REGEX_NUMBER),
+                     "`\\p{N}` of the `regex` module, for CLIP's BPE pre-tokenizer pattern."))
 out.append(rs_ranges("RE_DIGIT", to_ranges(RE_DIGIT),
                      "`\\d` of Python's `re` on str (Unicode decimal digits), for ANSI_RE."))
 

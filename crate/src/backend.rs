@@ -18,6 +18,7 @@ pub struct Backend {
 }
 
 impl Backend {
+    #[cfg(feature = "cpu")]
     pub fn cpu() -> Self {
         Backend { device: Device::flex(), kind: "cpu", description: "CPU (burn-flex)".into(), software: false }
     }

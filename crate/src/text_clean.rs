@@ -144,6 +144,20 @@ fn in_ranges(ranges: &[(u32, u32)], c: char) -> bool {
         .is_ok()
 }
 
+/// `\p{L}`, `\p{N}` and `\s` of the `regex` module, for the BPE pre-tokenizer pattern of
+/// `clip/simple_tokenizer.py` ([`crate::tokenizer`]).
+pub(crate) fn is_regex_letter(c: char) -> bool {
+    in_ranges(REGEX_LETTER, c)
+}
+
+pub(crate) fn is_regex_number(c: char) -> bool {
+    in_ranges(REGEX_NUMBER, c)
+}
+
+pub(crate) fn is_regex_space(c: char) -> bool {
+    in_ranges(REGEX_SPACE, c)
+}
+
 /// Rebuilds `text` with `map`'s replacements, or None if it has none to make.
 fn replace_chars<R: AsRef<str>>(text: &str, map: impl Fn(char) -> Option<R>) -> Option<String> {
     let first = text.char_indices().find(|&(_, c)| map(c).is_some())?.0;

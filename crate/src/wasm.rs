@@ -45,29 +45,39 @@ pub struct Engine {
     clip: Rc<RefCell<Option<Clip>>>,
 }
 
+/// The CPU backend, with why it is used.
+#[cfg(feature = "cpu")]
+fn cpu_because(reason: String) -> Result<(Backend, Option<String>), JsError> {
+    Ok((Backend::cpu(), Some(reason)))
+}
+
+#[cfg(not(feature = "cpu"))]
+fn cpu_because(reason: String) -> Result<(Backend, Option<String>), JsError> {
+    Err(JsError::new(&reason))
+}
+
 #[wasm_bindgen]
 impl Engine {
     /// Acquire WebGPU when `prefer_gpu` and the browser offers it, else the CPU (burn-flex,
-    /// wasm SIMD). Never fails for lack of a GPU: the reason is kept in `fallbackReason`.
+    /// wasm SIMD), keeping the reason in `fallbackReason`.
     /// A software WebGPU adapter (SwiftShader) is no GPU: measured 40–46 s per B/32 image against
     /// ≈1.1 s on the wasm CPU path, so it is used only when `allow_software` (`?backend=webgpu`).
-    pub async fn create(prefer_gpu: bool, allow_software: bool) -> Engine {
+    /// A module built without the CPU path (the page's WebGPU module) fails instead, with that
+    /// reason as its message, and the worker loads the CPU module.
+    pub async fn create(prefer_gpu: bool, allow_software: bool) -> Result<Engine, JsError> {
         let (backend, fallback_reason) = if prefer_gpu {
             match Backend::wgpu().await {
-                Ok(backend) if backend.software && !allow_software => (
-                    Backend::cpu(),
-                    Some(format!(
-                        "the only WebGPU adapter is a software renderer ({}), far slower than the CPU path; add ?backend=webgpu to use it anyway",
-                        backend.description
-                    )),
-                ),
+                Ok(backend) if backend.software && !allow_software => cpu_because(format!(
+                    "the only WebGPU adapter is a software renderer ({}), far slower than the CPU path; add ?backend=webgpu to use it anyway",
+                    backend.description
+                ))?,
                 Ok(backend) => (backend, None),
-                Err(e) => (Backend::cpu(), Some(e.to_string())),
+                Err(e) => cpu_because(e.to_string())?,
             }
         } else {
-            (Backend::cpu(), Some("the CPU was asked for".to_string()))
+            cpu_because("the CPU was asked for".to_string())?
         };
-        Engine { backend, fallback_reason, clip: Rc::new(RefCell::new(None)) }
+        Ok(Engine { backend, fallback_reason, clip: Rc::new(RefCell::new(None)) })
     }
 
     /// "webgpu" or "cpu".

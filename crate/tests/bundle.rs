@@ -310,9 +310,9 @@ fn a_bundle_id_depends_on_the_weights() {
 }
 
 #[test]
-fn four_bit_bundles_keep_the_patch_convolution_and_projections_at_eight_bits() {
+fn four_bit_bundles_keep_the_most_sensitive_weights_at_eight_bits_and_store_f16_scales() {
     use burn::tensor::DType;
-    use burn::tensor::quantization::QuantValue;
+    use burn::tensor::quantization::{QuantValue, ScaleDtype};
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("q4");
     convert(&fixture("tiny-quickgelu"), &dir, "q4");
@@ -322,17 +322,70 @@ fn four_bit_bundles_keep_the_patch_convolution_and_projections_at_eight_bits() {
         for tensor in burn::store::burn_pack::Reader::from_bytes(bytes).unwrap().into_tensors().unwrap() {
             if let DType::QFloat(scheme) = tensor.dtype {
                 values.insert(tensor.name.clone(), scheme.value);
+                // 4-bit scales are stored in f16 (widened on load), 8-bit ones in f32.
+                let scales = if scheme.value == QuantValue::Q4S { ScaleDtype::F16 } else { ScaleDtype::F32 };
+                assert_eq!(scheme.scale_dtype(), scales, "{}", tensor.name);
             }
         }
     }
-    let eight_bit = |name: &str| name.ends_with("patch_embedding.weight") || name.ends_with("projection.weight");
-    assert_eq!(values.keys().filter(|n| eight_bit(n)).count(), 3, "{values:?}");
+    let eight_bit = |name: &str| {
+        name.ends_with("patch_embedding.weight")
+            || name.ends_with("projection.weight")
+            || (name.starts_with("vision_model.") && (name.ends_with("v_proj.weight") || name.ends_with("out_proj.weight")))
+            || name.starts_with("vision_model.encoder.layers.0.mlp.")
+    };
+    let vision_layers = values.keys().filter(|n| n.starts_with("vision_model.") && n.ends_with("q_proj.weight")).count();
+    assert!(vision_layers >= 2, "{values:?}");
+    assert_eq!(values.keys().filter(|n| eight_bit(n)).count(), 3 + 2 * vision_layers + 2, "{values:?}");
     for (name, value) in &values {
         let expected = if eight_bit(name) { QuantValue::Q8S } else { QuantValue::Q4S };
         assert_eq!(*value, expected, "{name}");
     }
-    // Every other matrix is quantized too: attention, MLP, token embedding.
-    assert!(values.keys().any(|n| n.ends_with("fc1.weight")) && values.keys().any(|n| n.ends_with("token_embedding.weight")));
+    // Every other matrix is quantized too, at 4 bits: queries and keys, later MLPs, the text
+    // tower's layers, the token embedding.
+    for name in ["vision_model.encoder.layers.1.mlp.fc1.weight", "vision_model.encoder.layers.0.self_attn.q_proj.weight", "text_model.encoder.layers.0.self_attn.v_proj.weight", "text_model.embeddings.token_embedding.weight"] {
+        assert_eq!(values.get(name), Some(&QuantValue::Q4S), "{name}: {values:?}");
+    }
+}
+
+/// A 4-bit weight comes back from its bundle (values packed, scales stored in f16 and widened on
+/// load) within half a quantization step of the checkpoint's: step = the block's largest
+/// magnitude / 7, blocks of 32 along burn's last dimension (the Linear's output), plus the f16
+/// rounding of the scale (at most 7 × 2^-11 of a step).
+#[test]
+fn four_bit_weights_load_within_half_a_step_of_the_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("q4");
+    convert(&fixture("tiny-quickgelu"), &dir, "q4");
+    let towers = Bundle::read_dir(&dir, Towers::BOTH).unwrap().load_towers(&Backend::cpu()).unwrap();
+    // Natively the CPU path expands every weight to f32 once loaded.
+    let layer = &towers.vision.unwrap().vision_model.encoder.layers[1];
+    let loaded: Vec<f32> = layer.mlp.fc1.weight.val().into_data().to_vec().unwrap();
+
+    let checkpoint = std::fs::read(fixture("tiny-quickgelu").join("model.safetensors")).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&checkpoint).unwrap();
+    let view = tensors.tensor("vision_model.encoder.layers.1.mlp.fc1.weight").unwrap();
+    assert_eq!(view.dtype(), safetensors::Dtype::F32);
+    let original: Vec<f32> = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let (outputs, inputs) = (view.shape()[0], view.shape()[1]);
+    assert_eq!(outputs % 32, 0);
+    let (mut worst, mut changed) = (0f32, 0);
+    for input in 0..inputs {
+        for block in (0..outputs).step_by(32) {
+            // transformers stores [out, in]; burn [in, out].
+            let weight = |output: usize| original[output * inputs + input];
+            let absmax = (block..block + 32).map(|o| weight(o).abs()).fold(0f32, f32::max);
+            let half_step = absmax / 7.0 / 2.0;
+            for output in block..block + 32 {
+                let error = (loaded[input * outputs + output] - weight(output)).abs();
+                worst = worst.max(error / half_step);
+                changed += usize::from(error > 0.0);
+            }
+        }
+    }
+    eprintln!("largest error {worst:.4} of half a step; {changed} of {} values moved", loaded.len());
+    assert!(worst <= 1.0 + 7.0 / 2048.0 * 2.0, "a value is {worst} half-steps away: its scale is wrong");
+    assert!(changed > loaded.len() / 2, "the weights were not quantized to 4 bits");
 }
 
 /// The text tower runs a batch as one prompt tree (shared starts computed once). A prompt's

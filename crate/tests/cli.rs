@@ -192,7 +192,7 @@ fn bad_models_fail_with_one_line() {
 
     let dir = copy("bad-tokenizer", "tokenizer.json");
     std::fs::write(dir.join("tokenizer.json"), b"{}").unwrap();
-    fails_cleanly(&["tokenize", "--model", s(&dir), "hello"], "tokenizer.json is not a valid tokenizer");
+    fails_cleanly(&["tokenize", "--model", s(&dir), "hello"], "tokenizer.json is not a CLIP tokenizer");
 }
 
 /// pytorch_model.bin files that must be refused in one sentence, and one whose pickle would run

@@ -180,8 +180,9 @@ for (const mode of ["webgpu", "cpu"]) {
       if (profile) await rm(profile, { recursive: true, force: true });
     });
 
-    async function open(t, query = "") {
+    async function open(t, query = "", { before = () => {}, checkBackend = true } = {}) {
       const page = await context.newPage();
+      before(page);
       page.on("console", (m) => logs.push(`[${mode}] console.${m.type()}: ${m.text()}`));
       page.on("pageerror", (e) => logs.push(`[${mode}] page error: ${e.message}`));
       page.on("worker", (w) => w.on("console", (m) => logs.push(`[${mode}] worker console.${m.type()}: ${m.text()}`)));
@@ -200,7 +201,7 @@ for (const mode of ["webgpu", "cpu"]) {
       if ((await page.getAttribute("body", "data-ready")) !== "true") {
         throw new Error(`the model did not load: ${await page.locator('[data-testid="error"]').textContent()}`);
       }
-      await assertBackend(page);
+      if (checkBackend) await assertBackend(page);
       return page;
     }
 
@@ -364,6 +365,22 @@ for (const mode of ["webgpu", "cpu"]) {
       assert.match(await page.textContent('[data-testid="backend"]'), /software renderer.*\?backend=webgpu/);
       // Decided before any module was fetched: only the CPU one is.
       assert.deepEqual(modules, ["/pkg/clip_cpu_bg.wasm"]);
+    });
+
+    test("an adapter that refuses a device: the WebGPU module hands over to the CPU module", { timeout: TEST_MS }, async (t) => {
+      if (mode !== "webgpu") return t.skip("the CPU run never asks for a device");
+      const modules = [];
+      const page = await open(t, "debug=no-device", {
+        before: (p) => p.on("request", (r) => r.url().endsWith(".wasm") && modules.push(new URL(r.url()).pathname)),
+        checkBackend: false,
+      });
+      assert.equal(await page.getAttribute('[data-testid="backend"]', "data-backend"), "cpu");
+      assert.match(await page.textContent('[data-testid="backend"]'), /no usable GPU/);
+      // The WebGPU module has no CPU path: the worker started the CPU one after it.
+      assert.deepEqual(modules, ["/pkg/clip_bg.wasm", "/pkg/clip_cpu_bg.wasm"]);
+      await page.setInputFiles('[data-testid="file-input"]', join(IMAGES, "chelsea.png"));
+      await waitForCard(page, "chelsea.png", null, null);
+      assert.equal(await card(page, "chelsea.png").getAttribute("data-status"), "ready");
     });
 
     test("a lost GPU device moves the engine to the CPU, keeping every card, label and template", { timeout: TEST_MS }, async (t) => {

@@ -438,6 +438,7 @@ async function loadModel(gpu: boolean): Promise<void> {
       modelUrl,
       debugShaders: params.get("debug") === "shaders",
       debugHooks: params.get("debug") === "hooks",
+      debugRefuseDevice: params.get("debug") === "no-device",
     });
   } catch (error) {
     if (error instanceof CrashError) return; // onCrash has taken over

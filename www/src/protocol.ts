@@ -53,6 +53,9 @@ export interface InitParams {
   /** Test hooks (?debug=hooks): `loseDevice` destroys the GPU device, an image whose bytes start
    * with "CLIP-DEBUG-CRASH" makes the worker fail uncaught while embedding it. */
   debugHooks?: boolean;
+  /** Test hook (?debug=no-device): every WebGPU adapter refuses a device, so the WebGPU module
+   * hands over to the CPU module as it would for an adapter short of a limit the engine needs. */
+  debugRefuseDevice?: boolean;
 }
 
 export interface InitResult {

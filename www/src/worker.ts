@@ -39,7 +39,7 @@ const scope = self as unknown as WorkerScope;
 const CACHE_PREFIX = "clip-bundle-";
 const BUNDLE_FILES = ["vision.bpk", "text.bpk", "tokenizer.json"] as const;
 
-/** Both builds export the same API (one Rust crate, with and without its `wgpu` feature). */
+/** Both builds export the same API (one Rust crate, built with its `wgpu` or its `cpu` feature). */
 interface Wasm {
   default: (init: { module_or_path: URL }) => Promise<unknown>;
   Engine: typeof withGpu.Engine;
@@ -191,8 +191,8 @@ let wasmReady: Promise<unknown> | null = null;
 
 /**
  * The wasm module, started once (link state and the engine both wait on it). WebGPU needs the
- * larger module (17.6 MB, 4.7 MB gzipped: cubecl's kernel compiler and wgpu); without a usable
- * GPU adapter the page runs the CPU path, so it fetches the module with only that (6.2 MB, 2.0 MB
+ * larger module (13.7 MB, 3.4 MB gzipped: cubecl's kernel compiler and wgpu); without a usable
+ * GPU adapter the page runs the CPU path, so it fetches the module with only that (4.2 MB, 1.3 MB
  * gzipped). The adapter check is the one the engine makes (wgpu marks a browser's fallback adapter,
  * a software renderer, as a CPU), so both modules pick the same backend.
  */
@@ -249,6 +249,24 @@ async function reasonForCpu(): Promise<string | null> {
   return null;
 }
 
+/**
+ * The engine on the module started. The WebGPU module has no CPU path of its own: when it finds
+ * no usable device after all (the adapter refuses a device, or is a software one), it says why,
+ * and the CPU module takes over with that reason shown.
+ */
+async function createEngine(params: InitParams): Promise<Engine> {
+  try {
+    return await wasm.Engine.create(params.preferGpu && cpuBecause === null, params.allowSoftwareGpu);
+  } catch (error) {
+    if (wasm === cpuOnly) throw error;
+    cpuBecause = messageOf(error);
+    stage("starting the CPU module");
+    await cpuOnly.default({ module_or_path: new URL("./pkg/clip_cpu_bg.wasm", import.meta.url) });
+    wasm = cpuOnly;
+    return await wasm.Engine.create(false, false);
+  }
+}
+
 async function initialize(params: InitParams): Promise<InitResult> {
   const started = performance.now();
   stage("starting the WebAssembly module");
@@ -262,8 +280,9 @@ async function initialize(params: InitParams): Promise<InitResult> {
   if (!engine) {
     if (params.debugShaders) reportShaderErrors();
     if (params.preferGpu) watchDevice();
+    if (params.debugRefuseDevice) refuseDevices();
     stage(params.preferGpu ? "asking the browser for WebGPU" : "starting the CPU backend");
-    engine = await wasm.Engine.create(params.preferGpu && cpuBecause === null, params.allowSoftwareGpu);
+    engine = await createEngine(params);
   }
   const backend: BackendInfo = {
     backend: engine.backend,
@@ -380,6 +399,12 @@ function watchDevice(): void {
     });
     return device;
   };
+}
+
+/** ?debug=no-device: every adapter refuses to give a device (see `createEngine`). */
+function refuseDevices(): void {
+  const proto = (globalThis as unknown as { GPUAdapter?: { prototype: { requestDevice: unknown } } }).GPUAdapter?.prototype;
+  if (proto) proto.requestDevice = () => Promise.reject(new Error("the device was refused (?debug=no-device)"));
 }
 
 function loseDevice(): { destroyed: boolean } {

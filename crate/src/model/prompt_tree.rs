@@ -8,6 +8,7 @@
 //! to itself and its ancestors, the batch computes exactly what the prompts would alone, with
 //! each shared token once: a template's opening words once for all labels, not once per label.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The tokens of a batch of prompts, shared where their prefixes agree.
@@ -24,15 +25,12 @@ pub struct PromptTree {
 }
 
 impl PromptTree {
-    /// Each prompt runs up to and including its first `end_of_text` (later tokens cannot change
-    /// the features pooled there), or to its last token if it has none. An empty prompt is read
-    /// as the single token `end_of_text`.
+    /// Each prompt runs as far as [`pooled_part`] says.
     pub fn new(prompts: &[Vec<u32>], end_of_text: u32) -> Self {
         let mut tree = PromptTree { tokens: Vec::new(), positions: Vec::new(), parents: Vec::new(), ends: Vec::new() };
         let mut children: HashMap<(Option<usize>, u32), usize> = HashMap::new();
         for prompt in prompts {
-            let until = prompt.iter().position(|&id| id == end_of_text).map_or(prompt.len(), |eot| eot + 1);
-            let prompt = if until == 0 { &[end_of_text][..] } else { &prompt[..until] };
+            let prompt = pooled_part(prompt, end_of_text);
             let mut node = None;
             for (position, &token) in prompt.iter().enumerate() {
                 let next = *children.entry((node, token)).or_insert_with(|| {
@@ -89,12 +87,22 @@ impl PromptTree {
     /// How many nodes a batch of prompts would take, given in lexicographic order: each prompt
     /// adds the tokens after the prefix it shares with the one before it.
     pub fn added_nodes(previous: Option<&[u32]>, prompt: &[u32], end_of_text: u32) -> usize {
-        let until = |p: &[u32]| p.iter().position(|&id| id == end_of_text).map_or(p.len(), |eot| eot + 1).max(1);
-        let len = until(prompt);
-        let shared = previous.map_or(0, |prev| {
-            prev[..until(prev).min(prev.len())].iter().zip(&prompt[..len.min(prompt.len())]).take_while(|(a, b)| a == b).count()
+        let prompt = pooled_part(prompt, end_of_text);
+        let shared = previous.map_or(0, |previous| {
+            pooled_part(previous, end_of_text).iter().zip(prompt.iter()).take_while(|(a, b)| a == b).count()
         });
-        len - shared
+        prompt.len() - shared
+    }
+}
+
+/// The tokens of a prompt the tower runs: up to and including its first `end_of_text` (later
+/// tokens cannot change the features pooled there), or all of them if it has none. An empty
+/// prompt is read as the single token `end_of_text`.
+fn pooled_part(prompt: &[u32], end_of_text: u32) -> Cow<'_, [u32]> {
+    match prompt.iter().position(|&id| id == end_of_text) {
+        Some(end) => Cow::Borrowed(&prompt[..=end]),
+        None if prompt.is_empty() => Cow::Owned(vec![end_of_text]),
+        None => Cow::Borrowed(prompt),
     }
 }
 
@@ -148,7 +156,8 @@ mod tests {
 
     #[test]
     fn added_nodes_counts_what_the_tree_adds_for_sorted_prompts() {
-        let mut prompts = vec![vec![1, 2, 3, EOT], vec![1, 2, 4, 4, EOT, 7], vec![1, 8, EOT], vec![1, 2, 3, EOT]];
+        let mut prompts =
+            vec![vec![1, 2, 3, EOT], vec![1, 2, 4, 4, EOT, 7], vec![1, 8, EOT], vec![1, 2, 3, EOT], vec![], vec![], vec![1, 2, 4, 4, EOT]];
         prompts.sort();
         let mut total = 0;
         for (i, p) in prompts.iter().enumerate() {
