@@ -647,7 +647,7 @@ impl Bundle {
     }
 
     /// [`Bundle::load`] without the tokenizer: verify the other files and load the towers and
-    /// classifiers. Apart because building the tokenizer (compiling its regexes) costs more than
+    /// classifiers. Apart because building the tokenizer (reading its 49 000 merges) costs more than
     /// loading a small tower, which matters to the bundle fuzzer's speed.
     pub fn load_towers(self, backend: &Backend) -> Result<LoadedTowers> {
         let Bundle { manifest, mut files, sha256 } = self;

@@ -200,10 +200,15 @@ function startWasm(): Promise<unknown> {
   wasmReady ??= (async () => {
     cpuBecause = await reasonForCpu();
     wasm = cpuBecause === null ? withGpu : cpuOnly;
-    const file = cpuBecause === null ? "./pkg/clip_bg.wasm" : "./pkg/clip_cpu_bg.wasm";
-    return wasm.default({ module_or_path: new URL(file, import.meta.url) });
+    return startModule(wasm);
   })();
   return wasmReady;
+}
+
+/** Fetch and instantiate one of the two modules (each glue has its own module file). */
+function startModule(module: Wasm): Promise<unknown> {
+  const file = module === withGpu ? "./pkg/clip_bg.wasm" : "./pkg/clip_cpu_bg.wasm";
+  return module.default({ module_or_path: new URL(file, import.meta.url) });
 }
 
 /**
@@ -261,7 +266,7 @@ async function createEngine(params: InitParams): Promise<Engine> {
     if (wasm === cpuOnly) throw error;
     cpuBecause = messageOf(error);
     stage("starting the CPU module");
-    await cpuOnly.default({ module_or_path: new URL("./pkg/clip_cpu_bg.wasm", import.meta.url) });
+    await startModule(cpuOnly);
     wasm = cpuOnly;
     return await wasm.Engine.create(false, false);
   }
