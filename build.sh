@@ -180,8 +180,14 @@ fi
 wasm_module() {
   local features="$1" dir="$2"
   cargo build --profile wasm-release --quiet -p clip --lib --target wasm32-unknown-unknown --no-default-features $features
+  bindgen_and_optimise "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/clip.wasm" "$dir"
+}
+# bindgen_and_optimise WASM DIR [WASM_OPT_FLAGS]
+bindgen_and_optimise() {
+  local input="$1" dir="$2"
+  shift 2
   rm -rf "$dir"
-  wasm-bindgen --target web --out-dir "$dir" --out-name clip "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/clip.wasm"
+  wasm-bindgen --target web --out-dir "$dir" --out-name clip "$input"
   if [ "${CLIP_WASM_OPT:-1}" != 0 ]; then
     local sha cached
     sha="$(sha256sum "$dir/clip_bg.wasm" | cut -d' ' -f1)"
@@ -190,7 +196,7 @@ wasm_module() {
       say "optimising $dir/clip_bg.wasm with wasm-opt -O3 ($(www/node_modules/.bin/wasm-opt --version | head -n1); a few minutes, cached)"
       mkdir -p "$(dirname "$cached")"
       www/node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-        --enable-sign-ext --enable-mutable-globals --enable-reference-types \
+        --enable-sign-ext --enable-mutable-globals --enable-reference-types "$@" \
         "$dir/clip_bg.wasm" -o "$cached.tmp"
       mv "$cached.tmp" "$cached"
     fi
@@ -198,11 +204,35 @@ wasm_module() {
   fi
   say "wasm module $dir: $(stat -c %s "$dir/clip_bg.wasm" | awk '{printf "%.1f MB", $1/1e6}'), $(gzip -9 -c "$dir/clip_bg.wasm" | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzipped"
 }
-# Two modules: WebGPU alone, and the CPU path alone for browsers the page finds without a usable
-# GPU adapter (and for its fallback when the GPU fails: the worker then starts the CPU module).
-say "building the wasm modules (WebGPU, and CPU; simd128; slow the first time)"
+# The threaded CPU module: std rebuilt with atomics (nightly's -Z build-std), shared memory up to
+# 4 GiB, its own target directory (other flags, other toolchain). Needs a nightly toolchain with
+# rust-src; without one it is skipped (the page then runs the CPU path on one thread), unless
+# CLIP_REQUIRE_THREADS=1 (CI) makes that an error.
+threads_module() {
+  local dir="$1"
+  if ! rustup run nightly rustc --version >/dev/null 2>&1 \
+    || ! { rustup component list --toolchain nightly --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain nightly; }; then
+    [ "${CLIP_REQUIRE_THREADS:-0}" = 1 ] && die "the threaded module needs a nightly toolchain with rust-src (rustup toolchain install nightly --component rust-src)"
+    say "skipping the threaded CPU module: no nightly toolchain with rust-src (rustup toolchain install nightly --component rust-src)"
+    rm -rf "$dir"
+    return
+  fi
+  # The linker flags make the memory shared and imported, and export the TLS symbols wasm-bindgen
+  # initialises each thread with (this nightly's rustc does not add them for +atomics itself).
+  local link="--shared-memory --import-memory --max-memory=4294967296 --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base"
+  RUSTFLAGS="-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals --cfg getrandom_backend=\"wasm_js\" $(printf -- '-C link-arg=%s ' $link)" \
+  CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm-threads" \
+    rustup run nightly cargo build -Z build-std=panic_abort,std --profile wasm-release --quiet -p clip --lib \
+    --target wasm32-unknown-unknown --no-default-features --features threads
+  bindgen_and_optimise "$CARGO_TARGET_DIR/wasm-threads/wasm32-unknown-unknown/wasm-release/clip.wasm" "$dir" --enable-threads
+}
+# Three modules: WebGPU alone; the CPU path alone, for browsers the page finds without a usable
+# GPU adapter (and for its fallback when the GPU fails: the worker then starts the CPU module);
+# and the CPU path on threads, which the page uses instead where it is cross-origin isolated.
+say "building the wasm modules (WebGPU, CPU, CPU on threads; simd128; slow the first time)"
 wasm_module "--features wgpu" www/pkg
 wasm_module "--features cpu" www/pkg-cpu
+threads_module www/pkg-threads
 
 # --- the page -----------------------------------------------------------------------------------
 mkdir -p "$OUT"

@@ -44,17 +44,25 @@ if [[ ! -d "$here/node_modules/@huggingface/transformers" || ! -d "$here/node_mo
   (cd "$here" && npm ci --ignore-scripts >&2)
 fi
 
-# The harness site: the page, our two wasm modules as built in www/pkg (WebGPU and the CPU path)
-# and www/pkg-cpu (the CPU path alone, what the page fetches without a GPU), transformers.js's browser
+# The harness site: the page, our wasm modules as built in www/pkg (WebGPU), www/pkg-cpu (the CPU
+# path, what the page fetches without a GPU) and www/pkg-threads (the CPU path on threads, what it
+# fetches when cross-origin isolated), transformers.js's browser
 # bundle (onnxruntime-web inside) and onnxruntime-web's wasm files, the two model dirs, images.
 for f in "$repo"/www/pkg{,-cpu}/clip{.js,_bg.wasm}; do
   [[ -f "$f" ]] || { echo "compare.sh: $f is missing (run ./build.sh)" >&2; exit 2; }
 done
 rm -rf "$site"
 mkdir -p "$site/pkg" "$site/pkg-cpu" "$site/tjs" "$site/ort" "$site/models" "$site/images"
-cp "$here/site/index.html" "$here/site/bench.js" "$site/"
+cp "$here/site/index.html" "$here/site/bench.js" "$here/site/ours-worker.js" "$site/"
 cp "$repo/www/pkg/clip.js" "$repo/www/pkg/clip_bg.wasm" "$site/pkg/"
 cp "$repo/www/pkg-cpu/clip.js" "$repo/www/pkg-cpu/clip_bg.wasm" "$site/pkg-cpu/"
+# The threaded CPU module as wasm-bindgen wrote it (its pool workers import the glue and snippets).
+if [[ -f "$repo/www/pkg-threads/clip_bg.wasm" ]]; then
+  mkdir -p "$site/pkg-threads"
+  (cd "$repo/www/pkg-threads" && cp --parents clip.js clip_bg.wasm $(find snippets -name '*.js') "$site/pkg-threads/")
+else
+  echo "compare.sh: no www/pkg-threads (build.sh skipped the threaded module): ours runs cpu_2threads on one thread" >&2
+fi
 cp "$here/node_modules/@huggingface/transformers/dist/transformers.js" "$site/tjs/"
 cp "$here"/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.{mjs,wasm} "$site/ort/"
 ln -s "$work/ours" "$site/models/ours"

@@ -5,7 +5,7 @@
 //   node bench/run.mjs SITE [--runs N] [--images N] [--prompts N] [--no-webgpu] [--webgpu-runs N]
 //        [--no-threads] [--webgpu-dtype fp32|q8] [--chromium PATH] [--chromium-args "ARGS"] [--timeout-s S] [--json FILE]
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -103,7 +103,7 @@ const { child: server, url } = await startServer();
 say(`serving ${site} at ${url}`);
 const configs = [
   { key: "cpu_1thread", title: "CPU (wasm), 1 thread each", threads: 1, gpu: false, runs: opts.runs, images: opts.images, prompts: opts.prompts, dtype: "q8" },
-  { key: "cpu_2threads", title: "CPU (wasm), theirs 2 threads (ours has no threads: its 1-thread figures)", threads: 2, gpu: false, runs: opts.runs, images: opts.images, prompts: opts.prompts, dtype: "q8", theirsOnly: true },
+  { key: "cpu_2threads", title: "CPU (wasm), 2 threads each (ours: the threaded module)", threads: 2, gpu: false, runs: opts.runs, images: opts.images, prompts: opts.prompts, dtype: "q8", needsIsolation: true },
 ];
 if (opts.webgpu) configs.push({ key: "webgpu", title: `WebGPU (ours q8 bundle; theirs dtype ${opts.webgpuDtype})`, threads: 1, gpu: true, runs: opts.webgpuRuns, images: 5, prompts: 2, dtype: opts.webgpuDtype });
 
@@ -112,15 +112,15 @@ let isolated = null;
 const all = {};
 try {
   for (const cfg of configs) {
-    if (cfg.theirsOnly && !opts.threads) continue;
-    if (cfg.theirsOnly && isolated === false) {
-      say(`skipping ${cfg.key}: the page is not cross-origin isolated, so onnxruntime-web cannot run threads`);
+    if (cfg.needsIsolation && !opts.threads) continue;
+    if (cfg.needsIsolation && isolated === false) {
+      say(`skipping ${cfg.key}: the page is not cross-origin isolated, so neither contender can run threads`);
       continue;
     }
     const results = { ours: [], theirs: [] };
     const errors = {};
     for (let r = 0; r < cfg.runs; r++) {
-      for (const who of cfg.theirsOnly ? ["theirs"] : ["ours", "theirs"]) {
+      for (const who of ["ours", "theirs"]) {
         if (errors[who]) continue;
         say(`${cfg.key} run ${r + 1}/${cfg.runs}: ${who}`);
         try {
@@ -134,7 +134,6 @@ try {
         }
       }
     }
-    if (cfg.theirsOnly) results.ours = all.cpu_1thread?.ours ?? [];
     all[cfg.key] = results;
     const row = {};
     for (const [m] of MEASURES) {
@@ -193,23 +192,30 @@ const wire = (files) => {
     brotli: sum((b) => brotliCompressSync(b, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: b.length } })),
   };
 };
-// Ours is one of two modules: the CPU path alone (what the page fetches without a usable GPU
-// adapter) or WebGPU with the CPU path inside.
+// Ours is one of three modules: the CPU path alone (what the page fetches without a usable GPU
+// adapter), the CPU path on threads (the same, on a cross-origin isolated page) or WebGPU.
+const threadedFiles = existsSync(join(site, "pkg-threads"))
+  ? readdirSync(join(site, "pkg-threads"), { recursive: true }).filter((f) => /\.(js|wasm)$/.test(f)).map((f) => join("pkg-threads", f))
+  : null;
 report.code_bytes = {
   ours_cpu: wire(["pkg-cpu/clip.js", "pkg-cpu/clip_bg.wasm"]),
+  ...(threadedFiles ? { ours_threads: wire(threadedFiles) } : {}),
   ours_webgpu: wire(["pkg/clip.js", "pkg/clip_bg.wasm"]),
   theirs: wire(["tjs/transformers.js", "ort/ort-wasm-simd-threaded.asyncify.mjs", "ort/ort-wasm-simd-threaded.asyncify.wasm"]),
 };
+const modules = [["ours_cpu", "CPU module"], ["ours_threads", "threaded CPU module"], ["ours_webgpu", "WebGPU module"]].filter(([k]) => report.code_bytes[k]);
 console.log("\n## code on the wire (scripts + wasm, bytes)");
-console.log("| encoding | ours, CPU module | ours, WebGPU module | theirs | CPU ÷ theirs | WebGPU ÷ theirs |");
-console.log("|---|---|---|---|---|---|");
+console.log(`| encoding | ${modules.map(([, name]) => `ours, ${name}`).join(" | ")} | theirs | ${modules.map(([, name]) => `${name} ÷ theirs`).join(" | ")} |`);
+console.log(`|---|${modules.map(() => "---|").join("")}---|${modules.map(() => "---|").join("")}`);
 for (const enc of ["raw", "gzip", "brotli"]) {
-  const c = report.code_bytes.ours_cpu[enc], g = report.code_bytes.ours_webgpu[enc], t = report.code_bytes.theirs[enc];
-  console.log(`| ${enc} | ${c} | ${g} | ${t} | ${(c / t).toFixed(2)} | ${(g / t).toFixed(2)} |`);
+  const t = report.code_bytes.theirs[enc];
+  const ours = modules.map(([k]) => report.code_bytes[k][enc]);
+  console.log(`| ${enc} | ${ours.join(" | ")} | ${t} | ${ours.map((o) => (o / t).toFixed(2)).join(" | ")} |`);
 }
 const codeRatios = (ours) =>
   Object.fromEntries(["raw", "gzip", "brotli"].map((e) => [e, Number((report.code_bytes[ours][e] / report.code_bytes.theirs[e]).toFixed(3))]));
 report.ratios.code_bytes_cpu = codeRatios("ours_cpu");
+if (report.code_bytes.ours_threads) report.ratios.code_bytes_threads = codeRatios("ours_threads");
 report.ratios.code_bytes_webgpu = codeRatios("ours_webgpu");
 if (opts.json) writeFileSync(opts.json, JSON.stringify(report, null, 2));
 console.log(JSON.stringify({ ratios: report.ratios }));

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The harness's static file server: node bench/server.mjs DIR [port=0]; prints "serving DIR at URL".
-// The page's own content types and strict CSP (www/http-policy.mjs, as www/serve.mjs sends them),
-// plus what www/serve.mjs does not send: Cross-Origin-Opener-Policy and
-// Cross-Origin-Embedder-Policy, so the page is cross-origin isolated (SharedArrayBuffer, so onnxruntime-web can run 2 threads, and
-// performance.measureUserAgentSpecificMemory). No compression: it runs on localhost, and both
+// The page's own content types, strict CSP and cross-origin isolation (www/http-policy.mjs, as
+// www/serve.mjs sends them), so the page is cross-origin isolated (SharedArrayBuffer, so both
+// contenders can run threads, and performance.measureUserAgentSpecificMemory); CORP same-origin
+// here, as the harness embeds nothing. No compression: it runs on localhost, and both
 // contenders' files are served the same way. Symlinks under DIR are followed.
 import { createServer } from "node:http";
 import { createReadStream, statSync } from "node:fs";

@@ -1,6 +1,7 @@
 // npm run build [-- --out DIR] [-- --model BUNDLE_DIR]: bundle the page and the worker with
-// esbuild into dist/ (or DIR), next to index.html, style.css, the two wasm modules (pkg/clip_bg.wasm:
-// WebGPU and the CPU path; pkg/clip_cpu_bg.wasm: the CPU path alone), everything under
+// esbuild into dist/ (or DIR), next to index.html, style.css, the wasm modules (pkg/clip_bg.wasm:
+// WebGPU; pkg/clip_cpu_bg.wasm: the CPU path; pkg-threads/: the CPU path on several threads, when
+// build.sh built it), everything under
 // public/ (examples/) and the model bundle as models/default/ (BUNDLE_DIR, else
 // public/models/default/). Every URL the page uses is relative, so the output works from any
 // static host path.
@@ -37,6 +38,12 @@ for (const file of modules.flatMap((m) => [m.glue, m.wasm])) {
   }
 }
 
+// The threaded CPU module stays as wasm-bindgen wrote it (glue, snippets, module): its pool
+// workers import the glue by its address, so it is copied, not bundled.
+const threadsDir = join(root, "pkg-threads");
+const threaded = existsSync(join(threadsDir, "clip.js")) && existsSync(join(threadsDir, "clip_bg.wasm"));
+if (!threaded) console.warn("build: no pkg-threads/ (the threaded CPU module); the page will run the CPU path on one thread");
+
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(join(dist, "pkg"), { recursive: true });
 
@@ -53,6 +60,7 @@ await build({
   legalComments: "none",
   // The wasm-bindgen glue; tsconfig maps the same names for the type checker.
   alias: { "clip-wasm": modules[0].glue, "clip-wasm-cpu": modules[1].glue },
+  define: { THREADS_MODULE: String(threaded) },
   logLevel: "info",
 });
 
@@ -61,8 +69,8 @@ cpSync(join(root, "style.css"), join(dist, "style.css"));
 // Brotli at quality 11 beside each module (3.0 MB against 4.7 MB gzipped for the WebGPU one), for
 // hosts that serve precompressed files (serve.mjs, nginx's brotli_static, ...). It takes about
 // 40 s, so it is kept beside the module under its hash and redone only for a new module.
-for (const { wasm, name } of modules) {
-  cpSync(wasm, join(dist, "pkg", `${name}.wasm`));
+function copyWithBrotli(wasm, destination) {
+  cpSync(wasm, destination);
   const bytes = readFileSync(wasm);
   const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
   const cacheDir = dirname(wasm);
@@ -75,7 +83,13 @@ for (const { wasm, name } of modules) {
     writeFileSync(`${brCache}.tmp`, brotliCompressSync(bytes, { params }));
     renameSync(`${brCache}.tmp`, brCache);
   }
-  cpSync(brCache, join(dist, "pkg", `${name}.wasm.br`));
+  cpSync(brCache, `${destination}.br`);
+}
+for (const { wasm, name } of modules) copyWithBrotli(wasm, join(dist, "pkg", `${name}.wasm`));
+if (threaded) {
+  const into = join(dist, "pkg-threads");
+  cpSync(threadsDir, into, { recursive: true, filter: (from) => !/(\.d\.ts|\.wasm\.br|\.wasm)$/.test(from) });
+  copyWithBrotli(join(threadsDir, "clip_bg.wasm"), join(into, "clip_bg.wasm"));
 }
 const pub = join(root, "public");
 if (existsSync(pub)) cpSync(pub, dist, { recursive: true });

@@ -40,3 +40,16 @@ export const CSP = [
   "form-action 'none'",
   "frame-ancestors *",
 ].join("; ");
+
+/**
+ * Cross-origin isolation: with these the browser gives the page (and its workers: every
+ * response carries them) shared memory, which the threaded CPU module needs. The page loads
+ * nothing from other origins, so require-corp costs it nothing; CORP cross-origin lets other
+ * sites, isolated ones too, embed it. A page embedded in a blog is not isolated (its parent
+ * would have to be), so there the CPU path runs on one thread.
+ */
+export const ISOLATION = {
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+  "cross-origin-resource-policy": "cross-origin",
+};

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // A tiny static file server for the built page, with no dependencies:
 //   node www/serve.mjs [dir=www/dist] [port=8080]
-// Binds 127.0.0.1 (a secure context, so WebGPU and the Cache API work) and prints the URL.
+// Binds 127.0.0.1 (a secure context, so WebGPU and the Cache API work) and prints the URL. Sends
+// the page's CSP and the cross-origin isolation headers (www/http-policy.mjs) that let the CPU
+// path run on several threads.
 // Port 0 picks a free port; the printed URL tells which.
 
 import { createServer } from "node:http";
@@ -9,7 +11,7 @@ import { createReadStream, readFileSync, statSync } from "node:fs";
 import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import { extname, join, normalize, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CSP, TYPES } from "./http-policy.mjs";
+import { CSP, ISOLATION, TYPES } from "./http-policy.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(process.argv[2] ?? join(here, "dist"));
@@ -88,6 +90,7 @@ const server = createServer((req, res) => {
     "content-length": stat.size,
     "cache-control": "no-cache",
     "content-security-policy": CSP,
+    ...ISOLATION,
     "x-content-type-options": "nosniff",
   };
   const encoding = COMPRESSIBLE.has(extname(file).toLowerCase()) && !req.headers.range ? pickEncoding(req.headers["accept-encoding"]) : null;

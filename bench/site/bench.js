@@ -55,31 +55,39 @@ function freshPrompts(n) {
   return Array.from({ length: n }, (_, i) => `a photo of a ${LABELS[i % LABELS.length]}, take ${promptCounter}.`);
 }
 
-/** Ours: the repo's wasm module and its q8 bundle: on the CPU, the CPU-only module (www/pkg-cpu)
- * the page fetches when it has no GPU; on WebGPU, the module with both (www/pkg). */
+/** Ours: the repo's wasm module and its q8 bundle, in a worker as the page runs it
+ * (ours-worker.js): on the CPU, the CPU-only module (www/pkg-cpu) the page fetches when it has no
+ * GPU, or with threads > 1 the threaded one (www/pkg-threads) it fetches when cross-origin
+ * isolated; on WebGPU, the WebGPU module (www/pkg). Each call's time includes its two messages. */
 async function loadOurs() {
-  const dir = gpu ? "./pkg/" : "./pkg-cpu/";
-  const clip = await import(dir + "clip.js");
-  const wasm = await clip.default({ module_or_path: new URL(dir + "clip_bg.wasm", import.meta.url) });
-  const engine = await clip.Engine.create(gpu, gpu);
-  const base = "models/ours/";
-  const [manifest, vision, text, tokenizer] = await Promise.all([
-    fetch(url(base + "manifest.json"), { cache: "no-store" }).then((r) => r.text()),
-    bytesOf(base + "vision.bpk"),
-    bytesOf(base + "text.bpk"),
-    bytesOf(base + "tokenizer.json"),
-  ]);
-  // As the page does: each file's sha256 from WebCrypto, checked against the manifest by loadBundle.
-  const hex = async (bytes) => Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
-  const [v, t, k] = await Promise.all([hex(vision), hex(text), hex(tokenizer)]);
-  const digests = { "vision.bpk": v, "text.bpk": t, "tokenizer.json": k };
-  engine.loadBundle(manifest, vision, text, tokenizer, JSON.stringify(digests));
+  const worker = new Worker(new URL("./ours-worker.js", import.meta.url), { type: "module" });
+  const pending = new Map();
+  let lastHeap = null;
+  let nextId = 0;
+  worker.onmessage = ({ data }) => {
+    lastHeap = data.heap ?? lastHeap;
+    const call = pending.get(data.id);
+    pending.delete(data.id);
+    if (data.ok) call.resolve(data.result);
+    else call.reject(new Error(data.error));
+  };
+  worker.onerror = (event) => {
+    for (const call of pending.values()) call.reject(new Error(event.message || "the worker failed"));
+    pending.clear();
+  };
+  const call = (op, ...args) =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, op, args });
+    });
+  const backend = await call("load", gpu, threads);
   return {
-    backend: `${engine.backend}: ${engine.backendDescription}${engine.fallbackReason ? ` (fallback: ${engine.fallbackReason})` : ""}`,
-    heap: () => wasm.memory.buffer.byteLength,
-    heapHow: "wasm-bindgen exports.memory.buffer.byteLength",
-    embedImage: async (bytes) => engine.embedImage(bytes),
-    embedTexts: async (texts) => engine.embedTexts(texts),
+    backend,
+    heap: () => lastHeap,
+    heapHow: "wasm-bindgen exports.memory.buffer.byteLength (in its worker)",
+    embedImage: (bytes) => call("embedImage", bytes),
+    embedTexts: (texts) => call("embedTexts", texts),
   };
 }
 

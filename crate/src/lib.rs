@@ -1,9 +1,10 @@
-//! OpenAI CLIP zero-shot classification on burn, natively and (later) in the browser.
+//! OpenAI CLIP zero-shot classification on burn, natively and in the browser.
 //!
 //! The data path, one module per step:
 //! bytes → [`preprocess`] → [`model`] towers (weights by [`loader`], text by [`tokenizer`])
 //! → embeddings → [`zero_shot`] scores ([`search`] ranks, [`probe`] fits a few-shot baseline). [`pipeline::Clip`] strings them together.
-//! Nothing here touches a filesystem or a thread except behind `cfg(not(target_family = "wasm"))`.
+//! Nothing here touches a filesystem or a thread except behind `cfg(not(target_family = "wasm"))`,
+//! and the browser's threads ([`wasm_threads`], Web Workers) only in the `threads` build.
 
 pub mod backend;
 pub mod bundle;
@@ -28,3 +29,5 @@ pub use pipeline::{Classification, Clip, ZeroShotOptions};
 
 #[cfg(target_family = "wasm")]
 pub mod wasm;
+#[cfg(all(target_family = "wasm", feature = "threads"))]
+pub mod wasm_threads;

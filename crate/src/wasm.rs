@@ -18,6 +18,15 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+#[cfg(feature = "threads")]
+fn rayon_threads() -> usize {
+    rayon::current_num_threads()
+}
+#[cfg(not(feature = "threads"))]
+fn rayon_threads() -> usize {
+    1
+}
+
 fn js_error(e: ClipError) -> JsError {
     JsError::new(&e.to_string())
 }
@@ -91,6 +100,9 @@ impl Engine {
     pub fn backend_description(&self) -> String {
         if self.backend.kind == "wgpu" {
             self.backend.description.clone()
+        } else if cfg!(feature = "threads") {
+            // The threaded module's pool is started before any engine (wasm_threads.rs).
+            format!("CPU (burn-flex, wasm SIMD, {} threads)", rayon_threads())
         } else {
             "CPU (burn-flex, wasm SIMD)".into()
         }

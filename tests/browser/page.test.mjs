@@ -182,7 +182,7 @@ for (const mode of ["webgpu", "cpu"]) {
 
     async function open(t, query = "", { before = () => {}, checkBackend = true } = {}) {
       const page = await context.newPage();
-      before(page);
+      await before(page);
       page.on("console", (m) => logs.push(`[${mode}] console.${m.type()}: ${m.text()}`));
       page.on("pageerror", (e) => logs.push(`[${mode}] page error: ${e.message}`));
       page.on("worker", (w) => w.on("console", (m) => logs.push(`[${mode}] worker console.${m.type()}: ${m.text()}`)));
@@ -330,11 +330,59 @@ for (const mode of ["webgpu", "cpu"]) {
       assert.deepEqual(elsewhere, [], "requests to other origins");
       const sent = requests.filter((r) => r.method !== "GET" || r.body > 0);
       assert.deepEqual(sent, [], "requests that send anything (the visitor's images included)");
-      // One wasm module: the CPU path alone (under half the bytes) unless WebGPU is to be used.
+      // One wasm module: the CPU path alone (under half the bytes; serve.mjs isolates the page, so
+      // the threaded one, its pool workers instantiating the same module) unless WebGPU is to be used.
       const modules = requests.map((r) => new URL(r.url).pathname).filter((p) => p.endsWith(".wasm"));
-      assert.deepEqual(modules, [mode === "cpu" ? "/pkg/clip_cpu_bg.wasm" : "/pkg/clip_bg.wasm"], "wasm modules fetched");
+      assert.deepEqual(modules, [mode === "cpu" ? "/pkg-threads/clip_bg.wasm" : "/pkg/clip_bg.wasm"], "wasm modules fetched");
       assert.ok(violations.every((v) => /inline|__inlineRan/i.test(v)), `CSP violations: ${violations.join("\n")}`);
       await assertBackend(page);
+    });
+
+    test("the CPU path runs on threads where the page is isolated, on one thread elsewhere, with the same probabilities", { timeout: TEST_MS }, async (t) => {
+      if (mode !== "cpu") return t.skip("the threaded module is a CPU module");
+      const image = join(IMAGES, "chelsea.png");
+      const labels = ["cat", "dog", "rocket", "a tabby cat"];
+      const templates = ["a photo of a {}.", "a blurry photo of a {}."];
+      // isolated: serve.mjs's headers; plain: the same page served without them, as a page
+      // embedded in a blog is (its parent is not isolated); one: ?threads=1.
+      const runs = [
+        { name: "isolated", query: "", module: "/pkg-threads/clip_bg.wasm", backend: /CPU \(burn-flex, wasm SIMD, \d+ threads\)/ },
+        { name: "plain", query: "", module: "/pkg/clip_cpu_bg.wasm", backend: /one thread: the page is not cross-origin isolated/, strip: true },
+        { name: "one", query: "threads=1", module: "/pkg/clip_cpu_bg.wasm", backend: /one thread: one thread was asked for/ },
+      ];
+      const shown = {};
+      for (const run of runs) {
+        const modules = [];
+        const page = await open(t, run.query, {
+          before: (p) => {
+            p.on("request", (r) => r.url().endsWith(".wasm") && modules.push(new URL(r.url()).pathname));
+            if (run.strip) {
+              return p.route("**/*", async (route) => {
+                const response = await route.fetch();
+                const headers = { ...response.headers() };
+                delete headers["cross-origin-opener-policy"];
+                delete headers["cross-origin-embedder-policy"];
+                await route.fulfill({ response, headers });
+              });
+            }
+          },
+        });
+        assert.equal(await page.evaluate(() => self.crossOriginIsolated), !run.strip, `${run.name}: crossOriginIsolated`);
+        assert.deepEqual(modules, [run.module], `${run.name}: wasm modules fetched`);
+        assert.match(await page.textContent('[data-testid="backend"]'), run.backend, `${run.name}: backend shown`);
+        await page.setInputFiles('[data-testid="file-input"]', image);
+        await setList(page, "label", labels);
+        await setList(page, "template", templates);
+        await waitForCard(page, "chelsea.png", labels, templates);
+        shown[run.name] = await bars(card(page, "chelsea.png"));
+      }
+      const expected = await cli(image, labels, templates);
+      for (const run of runs) assertMatchesCli(shown[run.name], labels, expected.results[0], `${run.name}: chelsea.png`);
+      // Threads share out the same sums: the probabilities agree far inside the CLI tolerance.
+      for (const label of labels) {
+        const [a, b, c] = runs.map((run) => shown[run.name].find((bar) => bar.label === label).prob);
+        assert.ok(Math.abs(a - b) <= 1e-6 && Math.abs(b - c) <= 1e-6, `p(${label}): ${a} on threads, ${b} and ${c} on one`);
+      }
     });
 
     test("an image that crashes the engine fails alone; the engine restarts on the same backend", { timeout: TEST_MS }, async (t) => {
@@ -363,8 +411,8 @@ for (const mode of ["webgpu", "cpu"]) {
       await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
       assert.equal(await page.getAttribute('[data-testid="backend"]', "data-backend"), "cpu");
       assert.match(await page.textContent('[data-testid="backend"]'), /software renderer.*\?backend=webgpu/);
-      // Decided before any module was fetched: only the CPU one is.
-      assert.deepEqual(modules, ["/pkg/clip_cpu_bg.wasm"]);
+      // Decided before any module was fetched: only the CPU one is (threaded: serve.mjs isolates the page).
+      assert.deepEqual(modules, ["/pkg-threads/clip_bg.wasm"]);
     });
 
     test("an adapter that refuses a device: the WebGPU module hands over to the CPU module", { timeout: TEST_MS }, async (t) => {
@@ -376,8 +424,8 @@ for (const mode of ["webgpu", "cpu"]) {
       });
       assert.equal(await page.getAttribute('[data-testid="backend"]', "data-backend"), "cpu");
       assert.match(await page.textContent('[data-testid="backend"]'), /no usable GPU/);
-      // The WebGPU module has no CPU path: the worker started the CPU one after it.
-      assert.deepEqual(modules, ["/pkg/clip_bg.wasm", "/pkg/clip_cpu_bg.wasm"]);
+      // The WebGPU module has no CPU path: the worker started the (threaded) CPU one after it.
+      assert.deepEqual(modules, ["/pkg/clip_bg.wasm", "/pkg-threads/clip_bg.wasm"]);
       await page.setInputFiles('[data-testid="file-input"]', join(IMAGES, "chelsea.png"));
       await waitForCard(page, "chelsea.png", null, null);
       assert.equal(await card(page, "chelsea.png").getAttribute("data-status"), "ready");

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { request } from "node:http";
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, gunzipSync } from "node:zlib";
-import { mkdtemp, mkdir, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,6 +94,13 @@ test("code is sent compressed when the client accepts it, byte-identical once de
   assert.deepEqual(plain.body, wasm);
   const image = await fetchWith("/photo.jpg", "br");
   assert.equal(image.headers["content-encoding"], undefined, "images are sent as they are");
+  // Every file carries cross-origin isolation (the threaded CPU module's shared memory needs the
+  // page and its worker scripts isolated) and may be embedded by other sites.
+  for (const { headers } of [br, plain, image]) {
+    assert.equal(headers["cross-origin-opener-policy"], "same-origin");
+    assert.equal(headers["cross-origin-embedder-policy"], "require-corp");
+    assert.equal(headers["cross-origin-resource-policy"], "cross-origin");
+  }
 
   // A precompressed sibling (what www/build.mjs writes for the wasm module) is sent as it is...
   const precompressed = brotliCompressSync(wasm, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } });
@@ -110,4 +117,13 @@ test("code is sent compressed when the client accepts it, byte-identical once de
   await utimes(join(root, "stale.wasm.br"), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
   const stale = await fetchWith("/stale.wasm", "br");
   assert.deepEqual(brotliDecompressSync(stale.body), newer);
+});
+
+test("the _headers file static hosts read sends the same isolation headers as serve.mjs", async () => {
+  const { ISOLATION } = await import(join(repo, "www", "http-policy.mjs"));
+  const text = await readFile(join(repo, "www", "public", "_headers"), "utf8");
+  const lines = text.split("\n").filter((l) => l.trim() && !l.startsWith("#"));
+  assert.equal(lines[0], "/*", "one rule, for every path");
+  const headers = Object.fromEntries(lines.slice(1).map((l) => l.trim().split(/:\s*/)).map(([k, v]) => [k.toLowerCase(), v]));
+  assert.deepEqual(headers, ISOLATION);
 });

@@ -72,6 +72,9 @@ function startWorker(gpu: boolean): void {
   // The worker picks its wasm module from this before anything else asks it for work.
   const url = new URL(workerUrl);
   url.searchParams.set("backend", !gpu ? "cpu" : params.get("backend") === "webgpu" ? "webgpu" : "auto");
+  // ?threads=N: the CPU path's pool size (1: the single-threaded module), where the page may share memory.
+  const threads = params.get("threads");
+  if (threads !== null && /^\d{1,2}$/.test(threads)) url.searchParams.set("threads", threads);
   client = new WorkerClient(url, onCrash);
   client.onEvent(onWorkerEvent);
   void loadModel(gpu);

@@ -190,25 +190,77 @@ let cpuBecause: string | null = null;
 let wasmReady: Promise<unknown> | null = null;
 
 /**
+ * The threaded CPU module (pkg-threads/, built with the `threads` feature): not bundled here, as
+ * its pool workers import its glue themselves. It needs shared memory, which browsers give only
+ * to cross-origin isolated pages (COOP + COEP headers, as www/serve.mjs sends), and a build that
+ * has it (a nightly toolchain: build.sh says when it skipped it).
+ */
+declare const THREADS_MODULE: boolean;
+interface ThreadedWasm extends Wasm {
+  initThreadPool(threads: number): Promise<void>;
+}
+/** Threads asked for in the page's address (`?threads=N`; 1 keeps the single-threaded module). */
+const threadsAsked = Number.parseInt(new URL(self.location.href).searchParams.get("threads") ?? "", 10);
+
+/** How many pool threads the CPU path gets, or why it runs on one. */
+function cpuThreads(): number | string {
+  if (!THREADS_MODULE) return "this build has no threaded module";
+  if (threadsAsked === 1) return "one thread was asked for";
+  if (!(self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated) return "the page is not cross-origin isolated";
+  const cores = navigator.hardwareConcurrency || 1;
+  const threads = Number.isInteger(threadsAsked) && threadsAsked > 1 ? Math.min(threadsAsked, 16) : Math.min(cores, 8);
+  return threads > 1 ? threads : "this device reports one core";
+}
+
+/**
  * The wasm module, started once (link state and the engine both wait on it). WebGPU needs the
  * larger module (13.7 MB, 3.4 MB gzipped: cubecl's kernel compiler and wgpu); without a usable
  * GPU adapter the page runs the CPU path, so it fetches the module with only that (4.2 MB, 1.3 MB
- * gzipped). The adapter check is the one the engine makes (wgpu marks a browser's fallback adapter,
- * a software renderer, as a CPU), so both modules pick the same backend.
+ * gzipped), threaded where the page may share memory. The adapter check is the one the engine
+ * makes (wgpu marks a browser's fallback adapter, a software renderer, as a CPU), so both modules
+ * pick the same backend.
  */
 function startWasm(): Promise<unknown> {
   wasmReady ??= (async () => {
     cpuBecause = await reasonForCpu();
-    wasm = cpuBecause === null ? withGpu : cpuOnly;
-    return startModule(wasm);
+    if (cpuBecause === null) {
+      wasm = withGpu;
+      return startModule(withGpu);
+    }
+    return startCpuModule();
   })();
   return wasmReady;
 }
 
-/** Fetch and instantiate one of the two modules (each glue has its own module file). */
+/** Fetch and instantiate the WebGPU module or the single-threaded CPU one (each glue has its own module file). */
 function startModule(module: Wasm): Promise<unknown> {
   const file = module === withGpu ? "./pkg/clip_bg.wasm" : "./pkg/clip_cpu_bg.wasm";
   return module.default({ module_or_path: new URL(file, import.meta.url) });
+}
+
+/** Why the CPU path runs on one thread (null: on several); shown beside the backend. */
+let oneThreadBecause: string | null = null;
+
+/** The CPU path: the threaded module with its pool started, else the single-threaded one. */
+async function startCpuModule(): Promise<void> {
+  const threads = cpuThreads();
+  if (typeof threads === "number") {
+    try {
+      const glue = new URL("./pkg-threads/clip.js", import.meta.url).href;
+      const threaded = (await import(glue)) as ThreadedWasm;
+      await threaded.default({ module_or_path: new URL("./pkg-threads/clip_bg.wasm", import.meta.url) });
+      await threaded.initThreadPool(threads);
+      wasm = threaded;
+      oneThreadBecause = null;
+      return;
+    } catch (error) {
+      oneThreadBecause = `the threaded module did not start (${messageOf(error)})`;
+    }
+  } else {
+    oneThreadBecause = threads;
+  }
+  await startModule(cpuOnly);
+  wasm = cpuOnly;
 }
 
 /**
@@ -263,11 +315,10 @@ async function createEngine(params: InitParams): Promise<Engine> {
   try {
     return await wasm.Engine.create(params.preferGpu && cpuBecause === null, params.allowSoftwareGpu);
   } catch (error) {
-    if (wasm === cpuOnly) throw error;
+    if (wasm !== withGpu) throw error;
     cpuBecause = messageOf(error);
     stage("starting the CPU module");
-    await startModule(cpuOnly);
-    wasm = cpuOnly;
+    await startCpuModule();
     return await wasm.Engine.create(false, false);
   }
 }
@@ -291,7 +342,7 @@ async function initialize(params: InitParams): Promise<InitResult> {
   }
   const backend: BackendInfo = {
     backend: engine.backend,
-    description: engine.backendDescription,
+    description: engine.backend === "cpu" && oneThreadBecause !== null ? `${engine.backendDescription}, one thread: ${oneThreadBecause}` : engine.backendDescription,
     fallbackReason: cpuBecause ?? engine.fallbackReason ?? null,
   };
   post({ kind: "event", event: "backend", backend });

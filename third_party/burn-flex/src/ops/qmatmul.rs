@@ -60,48 +60,80 @@ pub fn matmul_with(lhs: &[f32], m: usize, rhs: &QuantizedMatrix, use_simd: bool)
     let padded_k = k.div_ceil(2) * 2;
     let mut out = vec![0.0f32; m * n];
     let (activations, kinds) = fold_and_quantize(lhs, m, rhs, padded_k);
+    // Each block's rows that are multiplied as integers, with their steps.
+    let integer_rows: Vec<Vec<(usize, f32)>> = (0..blocks)
+        .map(|j| {
+            (0..m)
+                .filter_map(|row| match kinds[j * m + row] {
+                    Row::Integer(step) => Some((row, step)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    let acts_of = |j: usize, row: usize| {
+        let start = (j * m + row) * padded_k;
+        &activations[start..start + padded_k]
+    };
 
-    let mut integer_rows = Vec::with_capacity(m);
+    // The tiled columns, cut into runs of whole 8-column tiles within one block. Each run is
+    // independent work (its own packed panels, its own output columns), so with threads the
+    // runs are shared out; every sum is computed exactly as it is without them.
+    let tiles = block / COLS;
+    let per_run = tiles_per_run(m, k, blocks * tiles);
+    let runs: Vec<(usize, usize, usize)> = (0..blocks)
+        .filter(|&j| !integer_rows[j].is_empty())
+        .flat_map(|j| (0..tiles).step_by(per_run).map(move |t| (j, t, per_run.min(tiles - t))))
+        .collect();
     let panel_len = padded_k * COLS;
-    let mut panels = vec![0i8; (block / COLS) * panel_len];
-    for j in 0..blocks {
-        integer_rows.clear();
-        integer_rows.extend((0..m).filter_map(|row| match kinds[j * m + row] {
-            Row::Integer(step) => Some((row, step)),
-            _ => None,
-        }));
-        let columns = j * block..(j + 1) * block;
-        let tiles = block / COLS;
-        let tiled_end = columns.start + tiles * COLS;
-        let acts_of = |row: usize| {
-            let start = (j * m + row) * padded_k;
-            &activations[start..start + padded_k]
-        };
-        if !integer_rows.is_empty() && tiles > 0 {
-            // This block's weights as one contiguous panel per 8-column tile (k × 8 bytes:
-            // 6 kB at k = 768), so the row tiles stream them from L1 instead of touching one
-            // cache line per weight row.
-            pack_panels(rhs.values, k, n, columns.start, tiles, &mut panels, use_simd);
-            for t in 0..tiles {
-                let panel = &panels[t * panel_len..(t + 1) * panel_len];
-                let col = columns.start + t * COLS;
-                for rows in integer_rows.chunks(ROWS) {
-                    let mut acts: [&[i16]; ROWS] = [&[]; ROWS];
-                    for (slot, &(row, _)) in acts.iter_mut().zip(rows) {
-                        *slot = acts_of(row);
-                    }
-                    let sums = tile(&acts[..rows.len()], panel, use_simd);
-                    for (r, &(row, step)) in rows.iter().enumerate() {
-                        for c in 0..COLS {
-                            out[row * n + col + c] = sums[r][c] as f32 * step;
-                        }
+    let run_tiles = |&(j, t0, count): &(usize, usize, usize)| -> Vec<f32> {
+        let rows = &integer_rows[j];
+        let col0 = j * block + t0 * COLS;
+        // The run's weights as one contiguous panel per 8-column tile (k × 8 bytes: 6 kB at
+        // k = 768), so the row tiles stream them from L1 instead of touching one cache line
+        // per weight row.
+        let mut panels = vec![0i8; count * panel_len];
+        pack_panels(rhs.values, k, n, col0, count, &mut panels, use_simd);
+        // Row-major `rows × (count × 8)`: the run's outputs for its block's integer rows.
+        let width = count * COLS;
+        let mut sums_out = vec![0.0f32; rows.len() * width];
+        for t in 0..count {
+            let panel = &panels[t * panel_len..(t + 1) * panel_len];
+            for (chunk, group) in rows.chunks(ROWS).enumerate() {
+                let mut acts: [&[i16]; ROWS] = [&[]; ROWS];
+                for (slot, &(row, _)) in acts.iter_mut().zip(group) {
+                    *slot = acts_of(j, row);
+                }
+                let sums = tile(&acts[..group.len()], panel, use_simd);
+                for (r, &(_, step)) in group.iter().enumerate() {
+                    let at = (chunk * ROWS + r) * width + t * COLS;
+                    for c in 0..COLS {
+                        sums_out[at + c] = sums[r][c] as f32 * step;
                     }
                 }
             }
         }
-        for col in tiled_end..columns.end {
-            for &(row, step) in &integer_rows {
-                let act = acts_of(row);
+        sums_out
+    };
+    #[cfg(feature = "rayon")]
+    let results: Vec<Vec<f32>> = {
+        use rayon::prelude::*;
+        if runs.len() > 1 { runs.par_iter().map(run_tiles).collect() } else { runs.iter().map(run_tiles).collect() }
+    };
+    #[cfg(not(feature = "rayon"))]
+    let results: Vec<Vec<f32>> = runs.iter().map(run_tiles).collect();
+    for (&(j, t0, count), sums) in runs.iter().zip(&results) {
+        let (col0, width) = (j * block + t0 * COLS, count * COLS);
+        for (i, &(row, _)) in integer_rows[j].iter().enumerate() {
+            out[row * n + col0..row * n + col0 + width].copy_from_slice(&sums[i * width..(i + 1) * width]);
+        }
+    }
+
+    for j in 0..blocks {
+        let columns = j * block..(j + 1) * block;
+        for col in columns.start + tiles * COLS..columns.end {
+            for &(row, step) in &integer_rows[j] {
+                let act = acts_of(j, row);
                 let mut sum = 0i32;
                 for kk in 0..k {
                     sum += i32::from(act[kk]) * i32::from(rhs.values[kk * n + col]);
@@ -109,7 +141,6 @@ pub fn matmul_with(lhs: &[f32], m: usize, rhs: &QuantizedMatrix, use_simd: bool)
                 out[row * n + col] = sum as f32 * step;
             }
         }
-
         for row in (0..m).filter(|&row| kinds[j * m + row] == Row::Float) {
             let x = &lhs[row * k..(row + 1) * k];
             for col in columns.clone() {
@@ -123,6 +154,23 @@ pub fn matmul_with(lhs: &[f32], m: usize, rhs: &QuantizedMatrix, use_simd: bool)
         }
     }
     out
+}
+
+/// How many 8-column tiles one run of work takes: the whole block's worth without threads (one
+/// panel pack per block, as before threads), otherwise enough runs for every thread to take
+/// several (uneven runs balance), but none so small that sharing it out costs more than it saves.
+fn tiles_per_run(m: usize, k: usize, total_tiles: usize) -> usize {
+    #[cfg(feature = "rayon")]
+    {
+        let threads = rayon::current_num_threads();
+        // About 100k multiply-adds (tens of microseconds) per run at the least.
+        let smallest = (100_000 / (m * k * COLS).max(1)).max(1);
+        if threads > 1 {
+            return (total_tiles / (threads * 4)).max(smallest).max(1);
+        }
+    }
+    let _ = (m, k);
+    total_tiles.max(1)
 }
 
 /// How a row of activations is multiplied in one block of columns.
@@ -555,6 +603,27 @@ mod tests {
         let (lhs, values, scales) = case(m, k, n, block, 7);
         let rhs = QuantizedMatrix { values: &values, scales: &scales, global: 1.0, k, n, block };
         assert_eq!(matmul_with(&lhs, m, &rhs, false), matmul_with(&lhs, m, &rhs, simd_available()));
+    }
+
+    #[cfg(feature = "rayon")]
+    #[test]
+    fn threads_compute_the_same_sums_as_one_thread() {
+        // With threads the tiled columns are cut into runs shared out among them; every output
+        // must be the one-thread value to the bit: tail columns, NaN rows and zero rows too.
+        for &(m, k, n, block) in &[(50, 768, 768, 128), (7, 301, 136, 68), (13, 64, 3072, 128), (1, 1, 8, 8)] {
+            let (mut lhs, values, scales) = case(m, k, n, block, (m + k + n) as u64);
+            lhs[2 % m * k] = f32::NAN;
+            if m > 3 {
+                lhs[3 * k..4 * k].fill(0.0);
+            }
+            let rhs = QuantizedMatrix { values: &values, scales: &scales, global: 1.0, k, n, block };
+            let pool = |threads| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let one = pool(1).install(|| matmul(&lhs, m, &rhs));
+            for threads in [2, 3, 8] {
+                let many = pool(threads).install(|| matmul(&lhs, m, &rhs));
+                assert_eq!(many.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), one.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "m{m} k{k} n{n} block{block}, {threads} threads");
+            }
+        }
     }
 
     #[test]
