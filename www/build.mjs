@@ -12,6 +12,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, r
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants as zlib } from "node:zlib";
+import { ISOLATION } from "./http-policy.mjs";
 
 const root = dirname(fileURLToPath(import.meta.url));
 const option = (name) => {
@@ -49,7 +50,8 @@ mkdirSync(join(dist, "pkg"), { recursive: true });
 
 await build({
   absWorkingDir: root,
-  entryPoints: { main: "src/main.ts", worker: "src/worker.ts" },
+  // isolation-worker.js: the service worker that isolates the page on hosts that send no headers.
+  entryPoints: { main: "src/main.ts", worker: "src/worker.ts", "isolation-worker": "src/isolation-worker.ts" },
   outdir: dist,
   bundle: true,
   format: "esm",
@@ -60,7 +62,7 @@ await build({
   legalComments: "none",
   // The wasm-bindgen glue; tsconfig maps the same names for the type checker.
   alias: { "clip-wasm": modules[0].glue, "clip-wasm-cpu": modules[1].glue },
-  define: { THREADS_MODULE: String(threaded) },
+  define: { THREADS_MODULE: String(threaded), ISOLATION_HEADERS: JSON.stringify(ISOLATION) },
   logLevel: "info",
 });
 

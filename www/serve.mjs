@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // A tiny static file server for the built page, with no dependencies:
-//   node www/serve.mjs [dir=www/dist] [port=8080]
+//   node www/serve.mjs [dir=www/dist] [port=8080] [--no-isolation]
 // Binds 127.0.0.1 (a secure context, so WebGPU and the Cache API work) and prints the URL. Sends
 // the page's CSP and the cross-origin isolation headers (www/http-policy.mjs) that let the CPU
-// path run on several threads.
+// path run on several threads; --no-isolation leaves those out, as GitHub Pages and most static
+// hosts do (the page then isolates itself through its service worker, isolation-worker.js).
 // Port 0 picks a free port; the printed URL tells which.
 
 import { createServer } from "node:http";
@@ -14,8 +15,10 @@ import { fileURLToPath } from "node:url";
 import { CSP, ISOLATION, TYPES } from "./http-policy.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const root = resolve(process.argv[2] ?? join(here, "dist"));
-const port = Number(process.argv[3] ?? 8080);
+const positional = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
+const root = resolve(positional[0] ?? join(here, "dist"));
+const port = Number(positional[1] ?? 8080);
+const isolation = process.argv.includes("--no-isolation") ? {} : ISOLATION;
 
 /** Text and code compress well (the 21 MB wasm module: 3.3 MB precompressed brotli, 5.3 MB gzip); images and quantized weights do not. */
 const COMPRESSIBLE = new Set([".html", ".js", ".mjs", ".css", ".json", ".map", ".wasm", ".svg", ".txt"]);
@@ -90,7 +93,7 @@ const server = createServer((req, res) => {
     "content-length": stat.size,
     "cache-control": "no-cache",
     "content-security-policy": CSP,
-    ...ISOLATION,
+    ...isolation,
     "x-content-type-options": "nosniff",
   };
   const encoding = COMPRESSIBLE.has(extname(file).toLowerCase()) && !req.headers.range ? pickEncoding(req.headers["accept-encoding"]) : null;

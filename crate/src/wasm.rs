@@ -18,15 +18,6 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
-#[cfg(feature = "threads")]
-fn rayon_threads() -> usize {
-    rayon::current_num_threads()
-}
-#[cfg(not(feature = "threads"))]
-fn rayon_threads() -> usize {
-    1
-}
-
 fn js_error(e: ClipError) -> JsError {
     JsError::new(&e.to_string())
 }
@@ -99,13 +90,14 @@ impl Engine {
     #[wasm_bindgen(getter, js_name = backendDescription)]
     pub fn backend_description(&self) -> String {
         if self.backend.kind == "wgpu" {
-            self.backend.description.clone()
-        } else if cfg!(feature = "threads") {
-            // The threaded module's pool is started before any engine (wasm_threads.rs).
-            format!("CPU (burn-flex, wasm SIMD, {} threads)", rayon_threads())
-        } else {
-            "CPU (burn-flex, wasm SIMD)".into()
+            return self.backend.description.clone();
         }
+        // The threaded module's pool is started before any engine (wasm_threads.rs).
+        #[cfg(feature = "threads")]
+        let cpu = format!("CPU (burn-flex, wasm SIMD, {} threads)", rayon::current_num_threads());
+        #[cfg(not(feature = "threads"))]
+        let cpu = "CPU (burn-flex, wasm SIMD)".to_string();
+        cpu
     }
 
     /// Why WebGPU is not in use, when it is not.

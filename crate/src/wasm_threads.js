@@ -18,14 +18,35 @@ function nextMessage(target, type) {
 }
 
 if (typeof WorkerGlobalScope !== "undefined" && self.name === WORKER_NAME) {
-  nextMessage(self, "clip-pool-init").then(async ({ glue, module, memory, pool }) => {
+  // The panic hook's report (console_error_panic_hook), kept for the failure report below.
+  let panicked = null;
+  const consoleError = console.error.bind(console);
+  console.error = (...args) => {
+    consoleError(...args);
+    const text = args.map(String).join(" ");
+    if (text.startsWith("panicked at")) panicked = text;
+  };
+  nextMessage(self, "clip-pool-init").then(async ({ glue, module, memory, pool, engine }) => {
+    let wasm;
     try {
-      const wasm = await import(glue);
+      wasm = await import(glue);
       await wasm.default({ module_or_path: module, memory });
-      postMessage({ type: "clip-pool-ready" });
-      wasm.runPoolThread(pool);
     } catch (error) {
       postMessage({ type: "clip-pool-ready", error: String(error?.message ?? error) });
+      return;
+    }
+    postMessage({ type: "clip-pool-ready" });
+    try {
+      wasm.runPoolThread(pool);
+    } catch (error) {
+      // A panic aborts this thread (the module is built with panic=abort), and the engine's
+      // thread, blocked waiting for its work, would wait forever and cannot hear of it. The page
+      // can: it listens on a channel named after the engine's worker, and restarts that worker.
+      if (engine && typeof BroadcastChannel === "function") {
+        const channel = new BroadcastChannel(engine);
+        channel.postMessage({ type: "clip-pool-thread-failed", message: panicked ?? String(error?.message ?? error) });
+        channel.close();
+      }
     }
   });
 }
@@ -38,7 +59,7 @@ export async function startWorkers(module, memory, glue, pool, count) {
     Array.from({ length: count }, async () => {
       const worker = new Worker(new URL(import.meta.url), { type: "module", name: WORKER_NAME });
       const ready = nextMessage(worker, "clip-pool-ready");
-      worker.postMessage({ type: "clip-pool-init", glue, module, memory, pool });
+      worker.postMessage({ type: "clip-pool-init", glue, module, memory, pool, engine: self.name });
       await ready;
       return worker;
     }),

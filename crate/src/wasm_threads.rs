@@ -63,6 +63,18 @@ pub fn run_pool_thread(pool: *const Pool) {
     }
 }
 
+/// Test hook (`?debug=hooks`): one pool thread panics while the engine's thread waits for all
+/// of them, as a kernel bug on a pool thread would. Never returns; the page has to notice
+/// (`wasm_threads.js` reports the failed thread) and restart the worker.
+#[wasm_bindgen(js_name = debugPanicInPool)]
+pub fn debug_panic_in_pool() {
+    rayon::broadcast(|context| {
+        if context.index() == 0 {
+            panic!("a pool thread panicked (test hook)");
+        }
+    });
+}
+
 fn js_message(error: &JsValue) -> String {
     error
         .dyn_ref::<js_sys::Error>()

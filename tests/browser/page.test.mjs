@@ -52,22 +52,28 @@ before(async () => {
   ]) {
     assert.ok(existsSync(path), `${path} is missing: ${hint}`);
   }
-  server = spawn(process.execPath, [join(repo, "www", "serve.mjs"), DIST, "0"], { stdio: ["ignore", "pipe", "inherit"] });
-  baseUrl = await new Promise((resolveUrl, reject) => {
-    let out = "";
-    server.stdout.on("data", (chunk) => {
-      out += chunk;
-      const match = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
-      if (match) resolveUrl(match[0]);
-    });
-    server.on("exit", (code) => reject(new Error(`serve.mjs exited (${code}) before printing its URL`)));
-  });
+  ({ server, url: baseUrl } = await serve(DIST));
   await mkdir(RESULTS, { recursive: true });
 });
 
 after(() => {
   server?.kill();
 });
+
+/** www/serve.mjs serving `root` on a free port: the process and its URL. */
+async function serve(root, ...options) {
+  const process_ = spawn(process.execPath, [join(repo, "www", "serve.mjs"), root, "0", ...options], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise((resolveUrl, reject) => {
+    let out = "";
+    process_.stdout.on("data", (chunk) => {
+      out += chunk;
+      const match = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
+      if (match) resolveUrl(match[0]);
+    });
+    process_.on("exit", (code) => reject(new Error(`serve.mjs exited (${code}) before printing its URL`)));
+  });
+  return { server: process_, url };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -180,7 +186,7 @@ for (const mode of ["webgpu", "cpu"]) {
       if (profile) await rm(profile, { recursive: true, force: true });
     });
 
-    async function open(t, query = "", { before = () => {}, checkBackend = true } = {}) {
+    async function open(t, query = "", { before = () => {}, checkBackend = true, base = baseUrl, waitUntil = "load" } = {}) {
       const page = await context.newPage();
       await before(page);
       page.on("console", (m) => logs.push(`[${mode}] console.${m.type()}: ${m.text()}`));
@@ -195,7 +201,7 @@ for (const mode of ["webgpu", "cpu"]) {
       // SwiftShader is this machine's only WebGPU adapter: the page would choose the CPU path over
       // a software adapter, so the WebGPU runs ask for it.
       search.set("backend", mode === "cpu" ? "cpu" : "webgpu");
-      await page.goto(baseUrl + (search.size ? `?${search}` : ""));
+      await page.goto(base + (search.size ? `?${search}` : ""), { waitUntil });
       // data-ready turns "false" when loading fails: stop waiting then, and say why.
       await page.waitForSelector("body[data-ready]", { timeout: READY_MS });
       if ((await page.getAttribute("body", "data-ready")) !== "true") {
@@ -338,51 +344,85 @@ for (const mode of ["webgpu", "cpu"]) {
       await assertBackend(page);
     });
 
-    test("the CPU path runs on threads where the page is isolated, on one thread elsewhere, with the same probabilities", { timeout: TEST_MS }, async (t) => {
+    test("the CPU path runs on threads where the page is isolated, by its service worker where the host sends no headers, on one thread in a blog's iframe, with the same probabilities", { timeout: TEST_MS }, async (t) => {
       if (mode !== "cpu") return t.skip("the threaded module is a CPU module");
       const image = join(IMAGES, "chelsea.png");
       const labels = ["cat", "dog", "rocket", "a tabby cat"];
       const templates = ["a photo of a {}.", "a blurry photo of a {}."];
-      // isolated: serve.mjs's headers; plain: the same page served without them, as a page
-      // embedded in a blog is (its parent is not isolated); one: ?threads=1.
+      // The same page from a host that sends no isolation headers, as GitHub Pages does.
+      const { server: plainServer, url: plainUrl } = await serve(DIST, "--no-isolation");
+      t.after(() => plainServer.kill());
+      const threads = /CPU \(burn-flex, wasm SIMD, \d+ threads\)/;
+      // isolated: serve.mjs's headers. static host: none; the page reloads once under its service
+      // worker, which adds them. blog: the headerless page in an iframe of a page that is not
+      // isolated (a blog), which no service worker can isolate. one: ?threads=1.
       const runs = [
-        { name: "isolated", query: "", module: "/pkg-threads/clip_bg.wasm", backend: /CPU \(burn-flex, wasm SIMD, \d+ threads\)/ },
-        { name: "plain", query: "", module: "/pkg/clip_cpu_bg.wasm", backend: /one thread: the page is not cross-origin isolated/, strip: true },
-        { name: "one", query: "threads=1", module: "/pkg/clip_cpu_bg.wasm", backend: /one thread: one thread was asked for/ },
+        { name: "isolated", base: baseUrl, module: "/pkg-threads/clip_bg.wasm", backend: threads, isolated: true, loads: 1 },
+        { name: "static host", base: plainUrl, module: "/pkg-threads/clip_bg.wasm", backend: threads, isolated: true, loads: 2 },
+        { name: "blog", base: plainUrl, module: "/pkg/clip_cpu_bg.wasm", backend: /one thread: the page is not cross-origin isolated/, isolated: false, framed: true },
+        { name: "one", base: baseUrl, query: "threads=1", module: "/pkg/clip_cpu_bg.wasm", backend: /one thread: one thread was asked for/, isolated: true, loads: 1 },
       ];
       const shown = {};
       for (const run of runs) {
         const modules = [];
-        const page = await open(t, run.query, {
-          before: (p) => {
-            p.on("request", (r) => r.url().endsWith(".wasm") && modules.push(new URL(r.url()).pathname));
-            if (run.strip) {
-              return p.route("**/*", async (route) => {
-                const response = await route.fetch();
-                const headers = { ...response.headers() };
-                delete headers["cross-origin-opener-policy"];
-                delete headers["cross-origin-embedder-policy"];
-                await route.fulfill({ response, headers });
-              });
-            }
-          },
-        });
-        assert.equal(await page.evaluate(() => self.crossOriginIsolated), !run.strip, `${run.name}: crossOriginIsolated`);
+        let loads = 0;
+        const watch = (p) => {
+          p.on("request", (r) => r.url().endsWith(".wasm") && modules.push(new URL(r.url()).pathname));
+          p.on("framenavigated", (frame) => frame === p.mainFrame() && loads++);
+        };
+        let view;
+        if (run.framed) {
+          const page = await context.newPage();
+          t.after(() => page.close());
+          watch(page);
+          const blog = `${baseUrl}a-blog-post.html`;
+          await page.route(blog, (route) =>
+            route.fulfill({ contentType: "text/html", body: `<!doctype html><h1>A post</h1><iframe src="${plainUrl}?backend=cpu" width="1300" height="900"></iframe>` }),
+          );
+          await page.goto(blog);
+          view = await (await page.waitForSelector("iframe")).contentFrame();
+          await view.waitForSelector("body[data-ready]", { timeout: READY_MS });
+          assert.equal(await view.getAttribute("body", "data-ready"), "true", await view.locator('[data-testid="error"]').textContent());
+          assert.equal(await page.evaluate(() => self.crossOriginIsolated), false, "blog: the blog is not isolated");
+        } else {
+          view = await open(t, run.query ?? "", { base: run.base, before: watch, waitUntil: "commit" });
+          assert.equal(loads, run.loads, `${run.name}: page loads`);
+          assert.equal(await view.evaluate(() => navigator.serviceWorker.controller !== null), run.name === "static host", `${run.name}: under the service worker`);
+        }
+        assert.equal(await view.evaluate(() => self.crossOriginIsolated), run.isolated, `${run.name}: crossOriginIsolated`);
         assert.deepEqual(modules, [run.module], `${run.name}: wasm modules fetched`);
-        assert.match(await page.textContent('[data-testid="backend"]'), run.backend, `${run.name}: backend shown`);
-        await page.setInputFiles('[data-testid="file-input"]', image);
-        await setList(page, "label", labels);
-        await setList(page, "template", templates);
-        await waitForCard(page, "chelsea.png", labels, templates);
-        shown[run.name] = await bars(card(page, "chelsea.png"));
+        assert.match(await view.textContent('[data-testid="backend"]'), run.backend, `${run.name}: backend shown`);
+        await view.setInputFiles('[data-testid="file-input"]', image);
+        await setList(view, "label", labels);
+        await setList(view, "template", templates);
+        await waitForCard(view, "chelsea.png", labels, templates);
+        shown[run.name] = await bars(card(view, "chelsea.png"));
       }
       const expected = await cli(image, labels, templates);
       for (const run of runs) assertMatchesCli(shown[run.name], labels, expected.results[0], `${run.name}: chelsea.png`);
       // Threads share out the same sums: the probabilities agree far inside the CLI tolerance.
       for (const label of labels) {
-        const [a, b, c] = runs.map((run) => shown[run.name].find((bar) => bar.label === label).prob);
-        assert.ok(Math.abs(a - b) <= 1e-6 && Math.abs(b - c) <= 1e-6, `p(${label}): ${a} on threads, ${b} and ${c} on one`);
+        const probs = runs.map((run) => shown[run.name].find((bar) => bar.label === label).prob);
+        assert.ok(Math.max(...probs) - Math.min(...probs) <= 1e-6, `p(${label}): ${probs.join(", ")} (${runs.map((r) => r.name).join(", ")})`);
       }
+    });
+
+    test("a pool thread that panics restarts the engine instead of hanging it", { timeout: TEST_MS }, async (t) => {
+      if (mode !== "cpu") return t.skip("the thread pool is the CPU path's");
+      const page = await open(t, "debug=hooks");
+      assert.match(await page.textContent('[data-testid="backend"]'), /\d+ threads/);
+      const bad = join(await mkdtemp(join(tmpdir(), "clip-pool-crash-")), "pool-crash.png");
+      await writeFile(bad, Buffer.concat([Buffer.from("CLIP-DEBUG-POOL-CRASH"), Buffer.alloc(64)]));
+      await page.setInputFiles('[data-testid="file-input"]', [bad, join(IMAGES, "chelsea.png")]);
+      await waitForCard(page, "pool-crash.png", null, null);
+      const crashed = card(page, "pool-crash.png");
+      assert.equal(await crashed.getAttribute("data-status"), "error");
+      assert.match(await crashed.locator(".card-status").textContent(), /stopped the classifier \(a thread of the classifier failed: a pool thread panicked \(test hook\)\)/);
+      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      await waitForCard(page, "chelsea.png", null, null);
+      assert.equal(await card(page, "chelsea.png").getAttribute("data-status"), "ready");
+      assert.match(await page.locator('[data-testid="error"]').textContent(), /restarted without it/);
+      assert.match(await page.textContent('[data-testid="backend"]'), /\d+ threads/, "the restarted engine runs on threads again");
     });
 
     test("an image that crashes the engine fails alone; the engine restarts on the same backend", { timeout: TEST_MS }, async (t) => {
@@ -880,17 +920,8 @@ for (const mode of ["webgpu", "cpu"]) {
       const root = await mkdtemp(join(tmpdir(), "clip-subpath-"));
       await mkdir(join(root, "blog", "posts"), { recursive: true });
       await symlink(DIST, join(root, "blog", "posts", "clip"));
-      const sub = spawn(process.execPath, [join(repo, "www", "serve.mjs"), root, "0"], { stdio: ["ignore", "pipe", "inherit"] });
+      const { server: sub, url: base } = await serve(root);
       t.after(() => sub.kill());
-      const base = await new Promise((ok, fail) => {
-        let out = "";
-        sub.stdout.on("data", (c) => {
-          out += c;
-          const m = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
-          if (m) ok(m[0]);
-        });
-        sub.on("exit", (code) => fail(new Error(`serve.mjs exited (${code})`)));
-      });
       const page = await context.newPage();
       t.after(() => page.close());
       await page.goto(`${base}blog/posts/clip/?embed=1&backend=${mode}#v=1&l=cat&l=rocket`);

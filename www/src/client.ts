@@ -28,13 +28,23 @@ export class WorkerClient {
   private inFlight: number | null = null;
   private readonly listeners: ((event: WorkerEvent) => void)[] = [];
   private dead = false;
+  /**
+   * Where the threaded module's pool threads report a failure (wasm_threads.js): the worker,
+   * blocked waiting for the failed thread, cannot. Named after the worker, one per worker.
+   */
+  private readonly poolReports: BroadcastChannel | null;
 
   /** `onCrash` is called once, with one sentence, when the worker panics or fails; the client is then dead. */
   constructor(
     url: URL,
     private readonly onCrash: (crash: Crash) => void,
   ) {
-    this.worker = new Worker(url, { type: "module" });
+    const name = `clip-engine-${globalThis.crypto?.randomUUID?.() ?? Math.random().toString(36).slice(2)}`;
+    this.worker = new Worker(url, { type: "module", name });
+    this.poolReports = typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : null;
+    this.poolReports?.addEventListener("message", (event: MessageEvent<{ type?: string; message?: string }>) => {
+      if (event.data?.type === "clip-pool-thread-failed") this.crash(poolFailure(String(event.data.message ?? "")));
+    });
     this.worker.onmessage = (event: MessageEvent<FromWorker>) => this.receive(event.data);
     this.worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
@@ -61,6 +71,7 @@ export class WorkerClient {
     if (this.dead) return;
     this.dead = true;
     this.worker.terminate();
+    this.poolReports?.close();
     for (const { reject } of this.pending.values()) reject(new CrashError(reason));
     this.pending.clear();
   }
@@ -97,4 +108,11 @@ export class WorkerClient {
     if (message.ok) pending.resolve(message.result);
     else pending.reject(message.superseded ? new SupersededError() : new Error(message.error));
   }
+}
+
+/** A pool thread's panic report ("panicked at file:line:col:\nmessage\n\nStack: …") or trap, as one short clause. */
+function poolFailure(report: string): string {
+  const body = report.replace(/^panicked at [^\n]*\n/, "").split(/\n\s*\nStack:|\n - While/)[0] ?? report;
+  const line = body.split(/\s+/).join(" ").trim() || "it stopped";
+  return `a thread of the classifier failed: ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`;
 }

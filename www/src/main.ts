@@ -3,6 +3,7 @@
 // draws what comes back.
 
 import { CrashError, SupersededError, WorkerClient, type Crash } from "./client";
+import { reloadIsolated } from "./isolation";
 import { hasPlaceholder, type PageState, type ClassifyResult, type InitResult, type ModelInfo, type Preset, type ProgressEvent, type WorkerEvent } from "./protocol";
 import { BarList } from "./ui/bars";
 import { Card } from "./ui/card";
@@ -1163,6 +1164,10 @@ if (params.get("debug") === "hooks") {
 labelEditor.set(DEFAULT_LABELS);
 templateEditor.set(DEFAULT_TEMPLATES);
 setCompareSubject(null);
-startWorker(preferGpu);
-void restoreLinkState();
-void loadExamples();
+// On a host that sends no isolation headers the page first reloads under its service worker
+// (isolation.ts), so that the CPU path may run on threads; nothing is started before that.
+if (!(await reloadIsolated(params))) {
+  startWorker(preferGpu);
+  void restoreLinkState();
+  void loadExamples();
+}

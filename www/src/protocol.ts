@@ -51,7 +51,8 @@ export interface InitParams {
   /** Log WGSL compile errors to the console (?debug=shaders), for diagnosing WebGPU failures. */
   debugShaders: boolean;
   /** Test hooks (?debug=hooks): `loseDevice` destroys the GPU device, an image whose bytes start
-   * with "CLIP-DEBUG-CRASH" makes the worker fail uncaught while embedding it. */
+   * with "CLIP-DEBUG-CRASH" makes the worker fail uncaught while embedding it, and one starting
+   * with "CLIP-DEBUG-POOL-CRASH" makes a thread of the threaded CPU module's pool panic. */
   debugHooks?: boolean;
   /** Test hook (?debug=no-device): every WebGPU adapter refuses a device, so the WebGPU module
    * hands over to the CPU module as it would for an adapter short of a limit the engine needs. */

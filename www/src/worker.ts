@@ -198,6 +198,8 @@ let wasmReady: Promise<unknown> | null = null;
 declare const THREADS_MODULE: boolean;
 interface ThreadedWasm extends Wasm {
   initThreadPool(threads: number): Promise<void>;
+  /** Test hook: a pool thread panics while this thread waits for it (never returns). */
+  debugPanicInPool(): void;
 }
 /** Threads asked for in the page's address (`?threads=N`; 1 keeps the single-threaded module). */
 const threadsAsked = Number.parseInt(new URL(self.location.href).searchParams.get("threads") ?? "", 10);
@@ -641,16 +643,25 @@ function ready(): Engine {
 }
 
 const CRASH_MARK = new TextEncoder().encode("CLIP-DEBUG-CRASH");
+const POOL_CRASH_MARK = new TextEncoder().encode("CLIP-DEBUG-POOL-CRASH");
+
+function startsWith(bytes: ArrayBuffer, mark: Uint8Array): boolean {
+  const head = new Uint8Array(bytes, 0, Math.min(mark.length, bytes.byteLength));
+  return head.length === mark.length && head.every((b, i) => b === mark[i]);
+}
 
 async function embed(params: EmbedParams): Promise<EmbedResult> {
   const engine = ready();
-  const head = new Uint8Array(params.bytes, 0, Math.min(CRASH_MARK.length, params.bytes.byteLength));
-  if (debugHooks && head.every((b, i) => b === CRASH_MARK[i]) && head.length === CRASH_MARK.length) {
+  if (debugHooks && startsWith(params.bytes, CRASH_MARK)) {
     // Test hook: fail uncaught, as a crash in the engine would, without answering.
     setTimeout(() => {
       throw new Error("simulated crash while embedding this image");
     });
     return new Promise<never>(() => undefined);
+  }
+  if (debugHooks && startsWith(params.bytes, POOL_CRASH_MARK) && "debugPanicInPool" in wasm) {
+    // Test hook (threaded module): a pool thread panics; this thread then waits for it forever.
+    (wasm as ThreadedWasm).debugPanicInPool();
   }
   const started = performance.now();
   const embedding = await engine.embedImage(new Uint8Array(params.bytes));
