@@ -211,6 +211,26 @@ for (const mode of ["webgpu", "cpu"]) {
       return page;
     }
 
+    /**
+     * Drop an image named `name` whose bytes start with a crash hook's `mark` (?debug=hooks), with
+     * chelsea.png: the bad card fails, the engine restarts and classifies chelsea.png. Returns the
+     * bad card's status text.
+     */
+    async function crashAndRecover(page, mark, name) {
+      const bad = join(await mkdtemp(join(tmpdir(), "clip-crash-")), name);
+      await writeFile(bad, Buffer.concat([Buffer.from(mark), Buffer.alloc(64)]));
+      await page.setInputFiles('[data-testid="file-input"]', [bad, join(IMAGES, "chelsea.png")]);
+      await waitForCard(page, name, null, null);
+      const crashed = card(page, name);
+      assert.equal(await crashed.getAttribute("data-status"), "error");
+      const status = await crashed.locator(".card-status").textContent();
+      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      await waitForCard(page, "chelsea.png", null, null);
+      assert.equal(await card(page, "chelsea.png").getAttribute("data-status"), "ready");
+      assert.match(await page.locator('[data-testid="error"]').textContent(), /restarted without it/);
+      return status;
+    }
+
     /** Still on the mode's backend (the page falls back to the CPU if WebGPU fails while running). */
     async function assertBackend(page) {
       const backend = await page.getAttribute('[data-testid="backend"]', "data-backend");
@@ -411,33 +431,14 @@ for (const mode of ["webgpu", "cpu"]) {
       if (mode !== "cpu") return t.skip("the thread pool is the CPU path's");
       const page = await open(t, "debug=hooks");
       assert.match(await page.textContent('[data-testid="backend"]'), /\d+ threads/);
-      const bad = join(await mkdtemp(join(tmpdir(), "clip-pool-crash-")), "pool-crash.png");
-      await writeFile(bad, Buffer.concat([Buffer.from("CLIP-DEBUG-POOL-CRASH"), Buffer.alloc(64)]));
-      await page.setInputFiles('[data-testid="file-input"]', [bad, join(IMAGES, "chelsea.png")]);
-      await waitForCard(page, "pool-crash.png", null, null);
-      const crashed = card(page, "pool-crash.png");
-      assert.equal(await crashed.getAttribute("data-status"), "error");
-      assert.match(await crashed.locator(".card-status").textContent(), /stopped the classifier \(a thread of the classifier failed: a pool thread panicked \(test hook\)\)/);
-      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
-      await waitForCard(page, "chelsea.png", null, null);
-      assert.equal(await card(page, "chelsea.png").getAttribute("data-status"), "ready");
-      assert.match(await page.locator('[data-testid="error"]').textContent(), /restarted without it/);
+      const status = await crashAndRecover(page, "CLIP-DEBUG-POOL-CRASH", "pool-crash.png");
+      assert.match(status, /stopped the classifier \(a thread of the classifier failed: a pool thread panicked \(test hook\)\)/);
       assert.match(await page.textContent('[data-testid="backend"]'), /\d+ threads/, "the restarted engine runs on threads again");
     });
 
     test("an image that crashes the engine fails alone; the engine restarts on the same backend", { timeout: TEST_MS }, async (t) => {
       const page = await open(t, "debug=hooks");
-      const bad = join(await mkdtemp(join(tmpdir(), "clip-crash-")), "crash.png");
-      await writeFile(bad, Buffer.concat([Buffer.from("CLIP-DEBUG-CRASH"), Buffer.alloc(64)]));
-      await page.setInputFiles('[data-testid="file-input"]', [bad, join(IMAGES, "chelsea.png")]);
-      await waitForCard(page, "crash.png", null, null);
-      const crashed = card(page, "crash.png");
-      assert.equal(await crashed.getAttribute("data-status"), "error");
-      assert.match(await crashed.locator(".card-status").textContent(), /stopped the classifier/);
-      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
-      await waitForCard(page, "chelsea.png", null, null);
-      assert.equal(await card(page, "chelsea.png").getAttribute("data-status"), "ready");
-      assert.match(await page.locator('[data-testid="error"]').textContent(), /restarted without it/);
+      assert.match(await crashAndRecover(page, "CLIP-DEBUG-CRASH", "crash.png"), /stopped the classifier/);
       await assertBackend(page); // the crash was the image's fault: WebGPU stays
     });
 

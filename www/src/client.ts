@@ -1,6 +1,6 @@
 // The page's side of the worker protocol: typed calls that resolve with the worker's answer.
 
-import type { Api, FromWorker, Method, Request, WorkerEvent } from "./protocol";
+import { panicMessage, type Api, type FromWorker, type Method, type Request, type WorkerEvent } from "./protocol";
 
 /** The worker dropped the request because a newer one on its channel replaced it. */
 export class SupersededError extends Error {
@@ -43,7 +43,8 @@ export class WorkerClient {
     this.worker = new Worker(url, { type: "module", name });
     this.poolReports = typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : null;
     this.poolReports?.addEventListener("message", (event: MessageEvent<{ type?: string; message?: string }>) => {
-      if (event.data?.type === "clip-pool-thread-failed") this.crash(poolFailure(String(event.data.message ?? "")));
+      if (event.data?.type !== "clip-pool-thread-failed") return;
+      this.crash(`a thread of the classifier failed: ${panicMessage(String(event.data.message ?? "")) || "it stopped"}`);
     });
     this.worker.onmessage = (event: MessageEvent<FromWorker>) => this.receive(event.data);
     this.worker.onerror = (event: ErrorEvent) => {
@@ -108,11 +109,4 @@ export class WorkerClient {
     if (message.ok) pending.resolve(message.result);
     else pending.reject(message.superseded ? new SupersededError() : new Error(message.error));
   }
-}
-
-/** A pool thread's panic report ("panicked at file:line:col:\nmessage\n\nStack: …") or trap, as one short clause. */
-function poolFailure(report: string): string {
-  const body = report.replace(/^panicked at [^\n]*\n/, "").split(/\n\s*\nStack:|\n - While/)[0] ?? report;
-  const line = body.split(/\s+/).join(" ").trim() || "it stopped";
-  return `a thread of the classifier failed: ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`;
 }

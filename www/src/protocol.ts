@@ -276,3 +276,12 @@ export type FromWorker = Response | WorkerEvent;
 export function hasPlaceholder(template: string): boolean {
   return template.includes("{}");
 }
+
+/** A Rust panic report ("panicked at file:line:col:\nmessage\n - While ...\n\nStack: ...", as
+ * console_error_panic_hook writes it) → the message's first part, on one line. Used for the
+ * engine's thread (worker.ts) and for the pool threads' reports (client.ts). */
+export function panicMessage(text: string): string {
+  const body = text.replace(/^panicked at [^\n]*\n/, "").split(/\n\s*\nStack:|\n - While/)[0] ?? text;
+  const line = body.split(/\s+/).join(" ").trim();
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}

@@ -29,6 +29,7 @@ import type {
   Scores,
   TopClass,
 } from "./protocol";
+import { panicMessage } from "./protocol";
 
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
@@ -76,12 +77,6 @@ console.error = (...args: unknown[]) => {
   if (text.startsWith("panicked at")) post({ kind: "event", event: "panic", message: panicMessage(text) });
 };
 
-/** "panicked at file:line:col:\nmessage\n - While ...\n\nStack: ..." → the message's first part, on one line. */
-function panicMessage(text: string): string {
-  const body = text.replace(/^panicked at [^\n]*\n/, "").split(/\n\s*\nStack:|\n - While/)[0] ?? text;
-  const line = body.split(/\s+/).join(" ").trim();
-  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
-}
 
 scope.onmessage = (event) => {
   const request = event.data;
