@@ -13,11 +13,14 @@
 #   ./build.sh --out DIR            write the page into DIR (default www/dist)
 #   ./build.sh --classifiers LIST   presets to precompute zero-shot classifiers for, comma-separated
 #                                   (default imagenet,imagenet-7; "none" skips them)
+#   ./build.sh --serve              then serve the page with www/serve.mjs on 127.0.0.1 and print
+#                                   its address (port: CLIP_PORT, default 8080)
 #
 # Environment: CARGO_TARGET_DIR (build cache), CLIP_CACHE_DIR (downloads; default
 # ~/.cache/clip-zero-shot), CLIP_HF_ENDPOINT (a Hugging Face mirror; default
 # https://huggingface.co), CLIP_CATALOGUE (default models/catalogue.json), CLIP_WASM_OPT=0 to
-# skip wasm-opt (npm's binaryen, run on every new module and cached by its hash).
+# skip wasm-opt (npm's binaryen, run on every new module and cached by its hash), CLIP_PORT
+# (--serve's port; default 8080).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")" && pwd)"
 # Paths given on the command line are relative to where build.sh was called from.
@@ -30,7 +33,7 @@ CACHE="$(absolute "${CLIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/clip-zero-s
 ENDPOINT="${CLIP_HF_ENDPOINT:-https://huggingface.co}"
 CATALOGUE="$(absolute "${CLIP_CATALOGUE:-$ROOT/models/catalogue.json}")"
 
-FROM="" MODEL="clip-vit-base-patch32" PRECISION="q8" DOWNLOAD_ONLY=0 WEB=1 BUNDLE_DIR="$ROOT/models" OUT="$ROOT/www/dist" CLASSIFIERS="imagenet,imagenet-7"
+FROM="" MODEL="clip-vit-base-patch32" PRECISION="q8" DOWNLOAD_ONLY=0 WEB=1 SERVE=0 BUNDLE_DIR="$ROOT/models" OUT="$ROOT/www/dist" CLASSIFIERS="imagenet,imagenet-7"
 while [ $# -gt 0 ]; do
   case "$1" in
     --from) FROM="$(absolute "${2:?--from needs a directory}")"; shift 2 ;;
@@ -41,13 +44,22 @@ while [ $# -gt 0 ]; do
     --bundle-dir) BUNDLE_DIR="$(absolute "${2:?--bundle-dir needs a directory}")"; shift 2 ;;
     --out) OUT="$(absolute "${2:?--out needs a directory}")"; shift 2 ;;
     --classifiers) CLASSIFIERS="${2:?--classifiers needs a list of presets, or none}"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --serve) SERVE=1; shift ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build.sh: unknown option $1 (see ./build.sh --help)" >&2; exit 2 ;;
   esac
 done
 
 say() { echo "build.sh: $*" >&2; }
 die() { echo "build.sh: $*" >&2; exit 1; }
+
+# Refuse impossible combinations now, before anything slow.
+PORT="${CLIP_PORT:-8080}"
+if [ "$SERVE" = 1 ]; then
+  [ "$WEB" = 1 ] || die "--serve serves the page, which --no-web does not build; drop one of them"
+  [ "$DOWNLOAD_ONLY" = 0 ] || die "--serve serves the page, which --download-only does not build; drop one of them"
+  [[ "$PORT" =~ ^[0-9]+$ ]] && [ "$PORT" -le 65535 ] || die "CLIP_PORT must be a port number (0 to 65535), not \"$PORT\""
+fi
 
 # --- catalogue --------------------------------------------------------------------------------
 # Prints "repo revision" then one "file revision sha256 bytes" line per file, after checking that
@@ -239,4 +251,8 @@ mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 say "building the page"
 (cd www && npm run --silent build -- --out "$OUT" --model "$BUNDLE")
-say "done: serve it with  node www/serve.mjs $OUT 8080  and open http://127.0.0.1:8080/"
+if [ "$SERVE" = 1 ]; then
+  say "done: serving $OUT (Ctrl-C stops it)"
+  exec node "$ROOT/www/serve.mjs" "$OUT" "$PORT"
+fi
+say "done: serve it with  node www/serve.mjs $OUT 8080  and open http://127.0.0.1:8080/  (or ./build.sh --serve next time)"

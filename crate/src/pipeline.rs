@@ -51,6 +51,32 @@ pub struct ZeroShotOptions {
     pub scale: Option<f32>,
 }
 
+/// A zero-shot request's prompts: every label name in every template, and how many distinct
+/// ones are not cached, so the next request runs them through the text tower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PromptCounts {
+    pub prompts: usize,
+    pub uncached: usize,
+}
+
+/// A preset's most probable classes for each image, from its precomputed classifier.
+#[derive(Debug, Clone, Serialize)]
+pub struct PresetTop {
+    pub preset: String,
+    /// How many templates each class vector ensembles, and how many classes there are.
+    pub templates: usize,
+    pub classes: usize,
+    /// Per image, best first.
+    pub results: Vec<Vec<TopClass>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopClass {
+    pub label: String,
+    pub index: usize,
+    pub prob: f32,
+}
+
 /// `clip classify`'s answer for a set of images.
 #[derive(Debug, Clone, Serialize)]
 pub struct Classification {
@@ -165,6 +191,26 @@ impl Clip {
         image_embeddings.iter().map(|image| zero_shot::score(image, &classifier.classes, self.logit_scale)).collect()
     }
 
+    /// The `k` most probable classes of `preset` for each image embedding, with the bundle's
+    /// precomputed classifier for it.
+    pub fn preset_top(&self, preset: &str, image_embeddings: &[Vec<f32>], k: usize) -> Result<PresetTop> {
+        let classifier = self
+            .classifier(preset)
+            .ok_or_else(|| ClipError::Input(format!("this model has no precomputed {preset} classifier")))?;
+        let labels = &crate::presets::find(preset)?.labels;
+        let results = self
+            .score_with(image_embeddings, classifier)
+            .iter()
+            .map(|scores| {
+                zero_shot::top_k(&scores.probs, k)
+                    .into_iter()
+                    .map(|(index, prob)| TopClass { label: labels.get(index).map(Label::display).unwrap_or_default(), index, prob })
+                    .collect()
+            })
+            .collect();
+        Ok(PresetTop { preset: preset.to_string(), templates: classifier.templates, classes: classifier.classes.len(), results })
+    }
+
     /// Forget cached prompt embeddings (benchmarks time real encoding).
     pub fn clear_text_cache(&mut self) {
         self.text_cache.clear();
@@ -173,6 +219,16 @@ impl Clip {
     /// Whether a prompt's embedding is cached (it will not be run through the text tower again).
     pub fn is_cached(&self, text: &str) -> bool {
         self.text_cache.contains_key(text)
+    }
+
+    /// The prompts of a zero-shot request over `labels` and `templates`, and how many of them
+    /// are not cached (checking the labels and templates as the request itself would).
+    pub fn prompt_counts(&self, labels: &[Label], templates: &[&str]) -> Result<PromptCounts> {
+        let prompts: Vec<String> = zero_shot::class_prompts(labels, templates)?.concat();
+        let mut uncached: Vec<&str> = prompts.iter().map(String::as_str).filter(|p| !self.is_cached(p)).collect();
+        uncached.sort_unstable();
+        uncached.dedup();
+        Ok(PromptCounts { prompts: prompts.len(), uncached: uncached.len() })
     }
 
     pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {

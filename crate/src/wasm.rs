@@ -129,31 +129,21 @@ impl Engine {
             Some(json) => serde_json::from_str(&json).map_err(|e| JsError::new(&format!("the file digests are not a JSON map of names to hex ({e})")))?,
             None => BTreeMap::new(),
         };
-        // Each tower file is copied into wasm memory once, straight into an aligned buffer, and
-        // on the CPU its 8-bit weights stay views into that buffer: the heap (which never
-        // shrinks) holds each file once. One tower at a time, so that on WebGPU, where the
-        // buffer is freed after upload, the heap peaks at the larger file, not both.
-        let copy_in = |array: js_sys::Uint8Array| {
-            aligned_file(array.length() as usize, |buffer| {
-                array.copy_to(buffer);
-                Ok::<(), std::convert::Infallible>(())
-            })
-        };
+        // One tower at a time (see `copy_in`), so that on WebGPU, where the buffer is freed after
+        // upload, the heap peaks at the larger file, not both.
         let mut towers = [(VISION_FILE, vision), (TEXT_FILE, text)]
             .into_iter()
             .filter_map(|(name, bytes)| bytes.map(|bytes| (name, bytes)));
         let mut files = BTreeMap::new();
         files.insert(TOKENIZER_FILE.to_string(), file_bytes(&tokenizer));
         if let Some((name, array)) = towers.next() {
-            let Ok(bytes) = copy_in(array);
-            files.insert(name.to_string(), bytes);
+            files.insert(name.to_string(), copy_in(&array));
         }
         let mut clip =
             Clip::from_bundle(Bundle::new(manifest.clone(), files).with_sha256(sha256.clone()), self.backend.clone())
                 .map_err(js_error)?;
         for (name, array) in towers {
-            let Ok(bytes) = copy_in(array);
-            let files = BTreeMap::from([(name.to_string(), bytes)]);
+            let files = BTreeMap::from([(name.to_string(), copy_in(&array))]);
             clip.add_towers(Bundle::new(manifest.clone(), files).with_sha256(sha256.clone())).map_err(js_error)?;
         }
         *self.clip.try_borrow_mut().map_err(|_| JsError::new("the engine is busy"))? = Some(clip);
@@ -216,12 +206,8 @@ impl Engine {
         let images = split_embeddings(&image_embeddings, count)?;
         let labels: Vec<Label> = labels.iter().map(|l| Label::parse(l)).collect();
         let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
-        let prompts: Vec<String> = crate::zero_shot::class_prompts(&labels, &templates).map_err(js_error)?.concat();
-        let total = prompts.len();
-        // Prompts not in the text cache: the ones this call runs through the text tower.
-        let mut fresh: Vec<String> = prompts.into_iter().filter(|p| !clip.is_cached(p)).collect();
-        fresh.sort_unstable();
-        fresh.dedup();
+        // Counted before the request fills the cache: the prompts this call runs through the text tower.
+        let counts = clip.prompt_counts(&labels, &templates).map_err(js_error)?;
         let options = ZeroShotOptions { per_template, scale };
         let result = clip.zero_shot(&images, &labels, &templates, options).await.map_err(js_error)?;
         let labels: Vec<String> = result.labels.iter().map(Label::display).collect();
@@ -229,8 +215,8 @@ impl Engine {
             "labels": labels,
             "templates": result.templates,
             "scores": result.scores,
-            "prompts": total,
-            "encoded": fresh.len(),
+            "prompts": counts.prompts,
+            "encoded": counts.uncached,
         })
         .to_string())
     }
@@ -258,29 +244,8 @@ impl Engine {
     pub fn classify_preset(&self, preset: &str, image_embeddings: Vec<f32>, count: usize, k: usize) -> Result<String, JsError> {
         let clip = loaded(&self.clip)?;
         let images = split_embeddings(&image_embeddings, count)?;
-        let classifier =
-            clip.classifier(preset).ok_or_else(|| JsError::new(&format!("this model has no precomputed {preset} classifier")))?;
-        let labels = &crate::presets::find(preset).map_err(js_error)?.labels;
-        let results: Vec<Vec<serde_json::Value>> = clip
-            .score_with(&images, classifier)
-            .iter()
-            .map(|scores| {
-                crate::zero_shot::top_k(&scores.probs, k)
-                    .into_iter()
-                    .map(|(index, prob)| {
-                        let label = labels.get(index).map(Label::display).unwrap_or_default();
-                        serde_json::json!({ "label": label, "index": index, "prob": prob })
-                    })
-                    .collect()
-            })
-            .collect();
-        Ok(serde_json::json!({
-            "preset": preset,
-            "templates": classifier.templates,
-            "classes": classifier.classes.len(),
-            "results": results,
-        })
-        .to_string())
+        let top = clip.preset_top(preset, &images, k).map_err(js_error)?;
+        serde_json::to_string(&top).map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// Rank images by cosine to a text (as typed) or, with `query_embedding`, to an image.
@@ -348,6 +313,17 @@ impl Engine {
     pub fn presets() -> String {
         crate::presets::json().to_string()
     }
+}
+
+/// A file from JavaScript, copied into wasm memory once, straight into an aligned buffer: on the
+/// CPU its 8-bit weights stay views into that buffer, so the heap (which never shrinks) holds
+/// each file once.
+fn copy_in(array: &js_sys::Uint8Array) -> burn::tensor::Bytes {
+    let Ok(bytes) = aligned_file(array.length() as usize, |buffer| {
+        array.copy_to(buffer);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    bytes
 }
 
 /// `count` embeddings stored back to back → one vector each.

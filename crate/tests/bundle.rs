@@ -255,6 +255,18 @@ fn a_precomputed_preset_classifier_equals_encoding_its_prompts() {
         assert!(d <= 1e-3, "precomputed vs prompt by prompt: probabilities differ by {d}");
         assert_eq!(clip::zero_shot::top_k(&f.probs, 1)[0].0, clip::zero_shot::top_k(&s.probs, 1)[0].0);
     }
+    // The page's top 5 (Clip::preset_top): the classifier's five best, named by the preset.
+    let top = clip.preset_top("imagenet", &images, 5).unwrap();
+    assert_eq!((top.templates, top.classes, top.results.len()), (80, 1000, images.len()));
+    for (shown, scores) in top.results.iter().zip(&fast) {
+        let best = clip::zero_shot::top_k(&scores.probs, 5);
+        assert_eq!(shown.iter().map(|t| (t.index, t.prob)).collect::<Vec<_>>(), best);
+        for t in shown {
+            assert_eq!(t.label, preset.labels[t.index].display());
+        }
+    }
+    let missing = clip.preset_top("food101", &images, 5).unwrap_err().to_string();
+    assert!(missing.contains("no precomputed food101 classifier"), "{missing}");
 
     let out = Command::new(env!("CARGO_BIN_EXE_clip"))
         .args(["classify", "--model", dir.to_str().unwrap(), "--image", image("chelsea.png").to_str().unwrap(), "--preset", "imagenet"])

@@ -132,6 +132,26 @@ fn text_cache_returns_identical_embeddings_and_batches_do_not_interfere() {
     assert_eq!(again[0], batch[1]);
 }
 
+/// What the page shows as "n of m prompts newly encoded": every name in every template, and the
+/// distinct ones not yet cached, counted before the request that encodes them.
+#[test]
+fn prompt_counts_say_which_prompts_the_text_tower_will_run() {
+    use clip::zero_shot::Label;
+    let mut clip = load(&fixture("tiny-quickgelu"), Backend::cpu());
+    let labels = [Label::parse("cat"), Label::parse("happy | smiling")];
+    let templates = ["a photo of a {}.", "{}"];
+    let before = clip.prompt_counts(&labels, &templates).unwrap();
+    assert_eq!((before.prompts, before.uncached), (6, 6));
+    pollster::block_on(clip.embed_texts(&["a photo of a cat.", "smiling"])).unwrap();
+    let after = clip.prompt_counts(&labels, &templates).unwrap();
+    assert_eq!((after.prompts, after.uncached), (6, 4));
+    // A label repeated is one more prompt but no more work.
+    let twice = [Label::parse("dog"), Label::parse("dog")];
+    let counts = clip.prompt_counts(&twice, &["{}"]).unwrap();
+    assert_eq!((counts.prompts, counts.uncached), (2, 1));
+    assert!(clip.prompt_counts(&labels, &["no placeholder"]).is_err());
+}
+
 /// A request with more new prompts than the cache holds, after earlier prompts were cached:
 /// the answer must still contain every prompt, old and new (the cache used to be cleared after
 /// encoding, losing the earlier ones: "text embedding cache lost an entry").

@@ -933,6 +933,57 @@ for (const mode of ["webgpu", "cpu"]) {
       assert.equal(labels, JSON.stringify(["cat", "rocket"]));
     });
 
+    test("the core loop is on the first screen; the lessons follow as a numbered, foldable path", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="image-card"][data-status="ready"]').length >= 1, null, { timeout: WORK_MS });
+      for (const [width, height] of [[1280, 900], [390, 844]]) {
+        await page.setViewportSize({ width, height });
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.locator("#download").waitFor({ state: "hidden", timeout: WORK_MS });
+        // A label to edit, the way in for images and a card's bars, all above the fold.
+        const onScreen = (selector) =>
+          page.locator(selector).first().evaluate((el) => {
+            const r = el.getBoundingClientRect();
+            return r.top >= 0 && r.bottom <= innerHeight && r.width > 0;
+          });
+        for (const selector of ['[data-testid="label-input"]', '[data-testid="file-input"] >> xpath=..', '[data-testid="image-card"] [data-testid="bar"]']) {
+          assert.ok(await onScreen(selector), `${selector} is on the first screen at ${width}×${height}`);
+        }
+        await page.screenshot({ path: join(RESULTS, `first-screen-${width}-${mode}.png`) });
+      }
+      await page.setViewportSize({ width: 1360, height: 1000 });
+      // The path: numbered in the paper's order, each step with "try this" and "what to notice".
+      const steps = await page.locator(".lesson-path > li > section.lesson").evaluateAll((els) =>
+        els.map((el) => ({
+          key: el.dataset.lesson,
+          step: el.querySelector(".step").textContent,
+          tryThis: el.querySelector(".try").textContent,
+          notice: el.querySelector(".notice").textContent,
+        })),
+      );
+      assert.deepEqual(steps.map((s) => s.key), ["zero-shot", "wording", "templates", "ab", "softmax", "labelset", "search", "probe"]);
+      steps.forEach((s, i) => {
+        assert.equal(s.step, String(i + 1));
+        assert.match(s.tryThis, /^Try this: \S/);
+        assert.match(s.notice, /^What to notice: \S/);
+      });
+      // Folding: a step's body hides and comes back; "fold all" and "open all" act on every step.
+      const abLoad = page.locator('[data-testid="ab-load"]');
+      await page.locator("section.ab summary").click();
+      assert.equal(await abLoad.isVisible(), false);
+      await page.locator("section.ab summary").click();
+      assert.equal(await abLoad.isVisible(), true);
+      await page.click("#lessons-close");
+      assert.equal(await page.locator(".lesson details[open]").count(), 0);
+      await page.click("#lessons-open");
+      assert.equal(await page.locator(".lesson details[open]").count(), steps.length);
+      // The 7-template ensemble is the crate's preset (data written once), loaded before any choice.
+      const seven = (await clipJson(["presets"])).presets.find((p) => p.name === "imagenet-7");
+      await page.locator("button.chip", { hasText: "7-template" }).click();
+      assert.deepEqual(await page.locator('[data-testid="template-input"]').evaluateAll((els) => els.map((e) => e.value)), seven.templates);
+      await assertBackend(page);
+    });
+
     test("screenshot", { timeout: TEST_MS }, async (t) => {
       const page = await open(t);
       // The first screen: the example photos classified and the wording comparison filled in.

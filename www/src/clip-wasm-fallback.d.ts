@@ -5,7 +5,7 @@
 export class Engine {
   private constructor();
   free(): void;
-  static create(prefer_gpu: boolean): Promise<Engine>;
+  static create(prefer_gpu: boolean, allow_software: boolean): Promise<Engine>;
   readonly backend: string;
   readonly backendDescription: string;
   readonly fallbackReason: string | undefined;
@@ -19,7 +19,30 @@ export class Engine {
   ): void;
   modelInfo(): string;
   embedImage(bytes: Uint8Array): Promise<Float32Array>;
-  classify(image_embeddings: Float32Array, count: number, labels: string[], templates: string[]): Promise<string>;
+  embedTexts(texts: string[]): Promise<Float32Array>;
+  classify(
+    image_embeddings: Float32Array,
+    count: number,
+    labels: string[],
+    templates: string[],
+    per_template: boolean,
+    scale?: number | null,
+  ): Promise<string>;
+  addClassifier(manifest_json: string, file: string, bytes: Uint8Array): string;
+  classifyPreset(preset: string, image_embeddings: Float32Array, count: number, k: number): string;
+  search(query: string, query_embedding: Float32Array | null | undefined, image_embeddings: Float32Array, count: number): Promise<string>;
+  static probe(
+    train_embeddings: Float32Array,
+    train_count: number,
+    train_classes: Uint32Array,
+    classes: number,
+    c: number,
+    test_embeddings: Float32Array,
+    test_count: number,
+  ): string;
+  static parseState(fragment: string): string;
+  static encodeState(state_json: string): string;
+  static presets(): string;
 }
 
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;

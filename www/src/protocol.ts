@@ -2,9 +2,9 @@
 // sends it requests and gets one response per request, plus events (backend chosen, download
 // progress) that belong to no request.
 //
-// To grow the protocol (template presets computed in Rust, per-template contributions, A/B
-// template comparison, text→image ranking over the gallery, few-shot linear probes), add an
-// entry to `Api` and a handler in worker.ts; `WorkerClient.call` is typed from this table.
+// To grow the protocol, add an entry to `Api` and its handler in worker/requests.ts (or, for a
+// request that needs only the wasm module and no model, in worker.ts's `immediate`);
+// `WorkerClient.call` is typed from this table.
 
 /** The wasm engine's backend, as the worker first reports it. */
 export interface BackendInfo {
@@ -68,8 +68,6 @@ export interface InitResult {
   sourceRepo: string | null;
   /** Presets whose zero-shot classifier the bundle ships precomputed (e.g. "imagenet"). */
   classifiers: string[];
-  /** Every preset of the paper, from Rust. */
-  presets: Preset[];
   /** Total bytes of the bundle's files, and how many of them came from the Cache API. */
   totalBytes: number;
   cachedBytes: number;
@@ -203,6 +201,8 @@ export interface Api {
   presetTop: { params: PresetTopParams; result: PresetTopResult };
   search: { params: SearchParams; result: SearchResult };
   probe: { params: ProbeParams; result: ProbeResult };
+  /** Every preset of the paper, from Rust (answered at once, even while a model loads). */
+  presets: { params: Record<string, never>; result: { presets: Preset[] } };
   /** A link's fragment → its checked state (answered at once, even while a model loads). */
   parseState: { params: { fragment: string }; result: PageState };
   /** A state → the fragment that restores it. */
