@@ -2,13 +2,16 @@
 //!
 //! The data path, one module per step:
 //! bytes → [`preprocess`] → [`model`] towers (weights by [`loader`], text by [`tokenizer`])
-//! → embeddings → [`zero_shot`] scores ([`search`] ranks, [`probe`] fits a few-shot baseline). [`pipeline::Clip`] strings them together.
+//! → embeddings → [`zero_shot`] scores ([`search`] ranks, [`probe`] fits a few-shot baseline;
+//! [`contrast`] is the training batch's matrix and loss, [`curves`] the paper's experiments on a labelled set). [`pipeline::Clip`] strings them together.
 //! Nothing here touches a filesystem or a thread except behind `cfg(not(target_family = "wasm"))`,
 //! and the browser's threads ([`wasm_threads`], Web Workers) only in the `threads` build.
 
 pub mod backend;
 pub mod bundle;
 pub mod config;
+pub mod contrast;
+pub mod curves;
 pub mod error;
 pub mod loader;
 pub mod model;

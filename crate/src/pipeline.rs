@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::config::{ClipConfig, PreprocessConfig};
+use crate::contrast::{self, Contrast};
+use crate::curves::{self, TemplateStep};
 use crate::error::{ClipError, Result};
 use crate::loader::{HfFiles, load_hf};
 use crate::model::{ModelParts, TextTower, VisionTower};
@@ -27,6 +29,8 @@ pub const TEXT_NODES: usize = 512;
 pub const IMAGE_BATCH: usize = 8;
 /// Prompts per step of a zero-shot request (whole labels, so a step is about this many).
 const PROMPTS_PER_STEP: usize = 512;
+/// Greedy selection is quadratic in the templates: the paper's 80 and room for the visitor's.
+pub const MAX_CURVE_TEMPLATES: usize = 128;
 
 /// A loaded CLIP model on one device.
 pub struct Clip {
@@ -389,6 +393,51 @@ impl Clip {
             templates: templates.iter().map(|s| s.to_string()).collect(),
             scores,
         })
+    }
+
+    /// τ = exp(logit_scale): the visitor's `scale` when given (checked), else the model's own.
+    pub fn scale_or_own(&self, scale: Option<f32>) -> Result<f32> {
+        match scale {
+            Some(scale) if scale.is_finite() && scale > 0.0 => Ok(scale),
+            Some(scale) => Err(ClipError::Input(format!("the softmax scale must be a positive number, not {scale}"))),
+            None => Ok(self.logit_scale.exp()),
+        }
+    }
+
+    /// The gallery as one training batch: image `i` paired with `captions[i]` (as typed, no
+    /// template); captions past the images are hard negatives. See [`crate::contrast`].
+    pub async fn contrast(&mut self, images: &[Vec<f32>], captions: &[&str], scale: Option<f32>) -> Result<Contrast> {
+        let scale = self.scale_or_own(scale)?;
+        if let Some(i) = captions.iter().position(|c| c.trim().is_empty()) {
+            return Err(ClipError::Input(format!("caption {} is empty: every image of the batch needs words to match", i + 1)));
+        }
+        if images.len() < 2 {
+            return Err(ClipError::Input("a training batch needs at least two image–caption pairs".into()));
+        }
+        let texts = self.embed_texts(captions).await?;
+        contrast::contrast(images, &texts, scale)
+    }
+
+    /// Whether zero-shot (these labels and templates, ensembled) picks each image's true label.
+    pub async fn zero_shot_right(&mut self, images: &[Vec<f32>], truth: &[usize], labels: &[Label], templates: &[&str]) -> Result<Vec<bool>> {
+        let scores = self.zero_shot(images, labels, templates, ZeroShotOptions::default()).await?.scores;
+        Ok(scores.iter().zip(truth).map(|(s, &y)| zero_shot::top_k(&s.probs, 1).first().map(|t| t.0) == Some(y)).collect())
+    }
+
+    /// Zero-shot accuracy on labelled images as templates are added (see [`curves::template_curve`]).
+    pub async fn template_curve(
+        &mut self,
+        images: &[Vec<f32>],
+        truth: &[usize],
+        labels: &[Label],
+        templates: &[&str],
+        greedy: bool,
+    ) -> Result<Vec<TemplateStep>> {
+        if templates.len() > MAX_CURVE_TEMPLATES {
+            return Err(ClipError::Input(format!("the template curve takes at most {MAX_CURVE_TEMPLATES} templates")));
+        }
+        let rows = self.template_rows(labels, templates).await?;
+        curves::template_curve(images, truth, &rows, greedy, self.logit_scale.exp())
     }
 
     /// Rank image embeddings by their cosine to a text, highest first (the text as typed, no

@@ -291,6 +291,88 @@ impl Engine {
         Ok(serde_json::json!({ "probs": probs, "iterations": probe.iterations }).to_string())
     }
 
+    /// The gallery as a training batch: `count` image embeddings, image i paired with
+    /// `captions[i]`, captions past `count` hard negatives. JSON of [`crate::contrast::Contrast`].
+    pub async fn contrast(&self, image_embeddings: Vec<f32>, count: usize, captions: Vec<String>, scale: Option<f32>) -> Result<String, JsError> {
+        let cell = self.clip.clone();
+        let mut clip = loaded_mut(&cell)?;
+        let images = split_embeddings(&image_embeddings, count)?;
+        let captions: Vec<&str> = captions.iter().map(String::as_str).collect();
+        let batch = clip.contrast(&images, &captions, scale).await.map_err(js_error)?;
+        to_json(&batch)
+    }
+
+    /// The k-shot curve over `count` labelled embeddings (`truth[i]` indexes `labels`), zero-shot
+    /// with `templates` as its flat line. JSON of [`crate::curves::ShotCurve`].
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = shotCurve)]
+    pub async fn shot_curve(
+        &self,
+        image_embeddings: Vec<f32>,
+        count: usize,
+        truth: Vec<u32>,
+        labels: Vec<String>,
+        templates: Vec<String>,
+        shots: Vec<u32>,
+        draws: usize,
+        seed: u64,
+        c: f64,
+    ) -> Result<String, JsError> {
+        let cell = self.clip.clone();
+        let mut clip = loaded_mut(&cell)?;
+        let (images, truth, labels, templates) = labelled(&image_embeddings, count, &truth, &labels, &templates)?;
+        let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
+        let right = clip.zero_shot_right(&images, &truth, &labels, &templates).await.map_err(js_error)?;
+        let shots: Vec<usize> = shots.iter().map(|&k| k as usize).collect();
+        let sampling = crate::curves::Sampling { draws, seed, c };
+        to_json(&crate::curves::shot_curve(&images, &truth, labels.len(), &right, &shots, sampling).map_err(js_error)?)
+    }
+
+    /// Accuracy as templates are added (in order, or greedily). JSON: `[{"templates": [index...], "accuracy", "mean_true_prob"}]`.
+    #[wasm_bindgen(js_name = templateCurve)]
+    pub async fn template_curve(
+        &self,
+        image_embeddings: Vec<f32>,
+        count: usize,
+        truth: Vec<u32>,
+        labels: Vec<String>,
+        templates: Vec<String>,
+        greedy: bool,
+    ) -> Result<String, JsError> {
+        let cell = self.clip.clone();
+        let mut clip = loaded_mut(&cell)?;
+        let (images, truth, labels, templates) = labelled(&image_embeddings, count, &truth, &labels, &templates)?;
+        let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
+        to_json(&clip.template_curve(&images, &truth, &labels, &templates, greedy).await.map_err(js_error)?)
+    }
+
+    /// Distribution shift: a probe fitted on `train_domain`'s images, zero-shot and the probe on
+    /// every domain. JSON of [`crate::curves::Shift`].
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = domainShift)]
+    pub async fn domain_shift(
+        &self,
+        image_embeddings: Vec<f32>,
+        count: usize,
+        truth: Vec<u32>,
+        domains: Vec<String>,
+        labels: Vec<String>,
+        templates: Vec<String>,
+        train_domain: String,
+        draws: usize,
+        seed: u64,
+        c: f64,
+    ) -> Result<String, JsError> {
+        let cell = self.clip.clone();
+        let mut clip = loaded_mut(&cell)?;
+        let (images, truth, labels, templates) = labelled(&image_embeddings, count, &truth, &labels, &templates)?;
+        let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
+        let right = clip.zero_shot_right(&images, &truth, &labels, &templates).await.map_err(js_error)?;
+        let sampling = crate::curves::Sampling { draws, seed, c };
+        let shift = crate::curves::domain_shift(&images, &truth, labels.len(), &domains, &right, &train_domain, None, sampling);
+        to_json(&shift.map_err(js_error)?)
+    }
+
     /// The page state in a link's fragment, checked (see [`crate::share`]): JSON of `PageState`.
     #[wasm_bindgen(js_name = parseState)]
     pub fn parse_state(fragment: &str) -> Result<String, JsError> {
@@ -324,6 +406,27 @@ fn copy_in(array: &js_sys::Uint8Array) -> burn::tensor::Bytes {
         Ok::<(), std::convert::Infallible>(())
     });
     bytes
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, JsError> {
+    serde_json::to_string(value).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// A labelled set from JavaScript, checked: embeddings, class indices, labels, templates.
+#[allow(clippy::type_complexity)]
+fn labelled(
+    flat: &[f32],
+    count: usize,
+    truth: &[u32],
+    labels: &[String],
+    templates: &[String],
+) -> Result<(Vec<Vec<f32>>, Vec<usize>, Vec<Label>, Vec<String>), JsError> {
+    let images = split_embeddings(flat, count)?;
+    if truth.len() != images.len() {
+        return Err(JsError::new("every labelled image needs one label"));
+    }
+    let labels: Vec<Label> = labels.iter().map(|l| Label::parse(l)).collect();
+    Ok((images, truth.iter().map(|&t| t as usize).collect(), labels, templates.to_vec()))
 }
 
 /// `count` embeddings stored back to back → one vector each.

@@ -413,3 +413,105 @@ fn probe_matches_scikit_learn_and_sits_beside_zero_shot() {
     let missing = "cat=/no/such/image.png";
     fails_cleanly(&[&base[..], &["--train", missing, "--train", &two]].concat(), "no such file");
 }
+
+#[test]
+fn contrast_prints_transformers_loss_and_refuses_a_one_pair_batch() {
+    let reference: Value = serde_json::from_str(&std::fs::read_to_string(fixture("curves/reference.json")).unwrap()).unwrap();
+    let case = &reference["contrast"];
+    let dir = repo_root().join(case["model"].as_str().unwrap());
+    let pairs: Vec<String> = case["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(case["captions"].as_array().unwrap())
+        .map(|(i, c)| format!("{}={}", s(&image(i.as_str().unwrap())), c.as_str().unwrap()))
+        .collect();
+    let mut args = vec!["contrast", "--model", s(&dir)];
+    for p in &pairs {
+        args.extend(["--pair", p.as_str()]);
+    }
+    let out = ok_json(&args);
+    let loss = out["loss"].as_f64().unwrap();
+    let want = case["loss"].as_f64().unwrap();
+    assert!((loss - want).abs() / want < 1e-4, "loss {loss} vs transformers {want}");
+    for (row, want) in out["logits"].as_array().unwrap().iter().zip(case["logits_per_image"].as_array().unwrap()) {
+        for (g, w) in floats(row).iter().zip(floats(want)) {
+            assert!((g - w).abs() <= 1e-4 * w.abs().max(1e-3), "logit {g} vs {w}");
+        }
+    }
+    assert_eq!(out["captions"].as_array().unwrap().len(), 4);
+
+    // A hard negative widens every row: the image→text loss rises, the text→image loss stays.
+    let mut hard = args.clone();
+    hard.extend(["--negative", "a photo of a dog."]);
+    let with_negative = ok_json(&hard);
+    assert!(with_negative["loss_images"].as_f64().unwrap() > out["loss_images"].as_f64().unwrap());
+    assert!((with_negative["loss_texts"].as_f64().unwrap() - out["loss_texts"].as_f64().unwrap()).abs() < 1e-6);
+    assert_eq!(with_negative["cosine"][0].as_array().unwrap().len(), 5);
+
+    fails_cleanly(&["contrast", "--model", s(&dir), "--pair", &pairs[0]], "at least two");
+    fails_cleanly(&["contrast", "--model", s(&dir), "--pair", &pairs[0], "--pair", "nocaption"], "IMAGE=CAPTION");
+    let empty = format!("{}=  ", s(&image("coffee.png")));
+    fails_cleanly(&["contrast", "--model", s(&dir), "--pair", &pairs[0], "--pair", &empty], "caption 2 is empty");
+}
+
+#[test]
+fn the_curves_and_the_shift_run_on_labelled_images_and_refuse_too_few() {
+    let dir = fixture("tiny-quickgelu");
+    let files = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "chelsea_gray.png", "chelsea.webp"];
+    let labels = ["person", "cat", "cup", "rocket", "cat", "cat"];
+    let labelled: Vec<String> = files.iter().zip(labels).map(|(f, l)| format!("{l}={}", s(&image(f)))).collect();
+    let mut args = vec!["probe", "--curve", "--model", s(&dir), "--draws", "4", "--seed", "3"];
+    for l in &labelled {
+        args.extend(["--labelled", l.as_str()]);
+    }
+    // Only "cat" has more than one image: no k leaves every label one to test on.
+    fails_cleanly(&args, "two or more of each");
+
+    // Two labels with 3 and 2 images: k = 1 only.
+    let two: Vec<String> = ["chelsea.png", "chelsea_gray.png", "chelsea.webp", "coffee.png", "rocket.jpg"]
+        .iter()
+        .zip(["cat", "cat", "cat", "thing", "thing"])
+        .map(|(f, l)| format!("{l}={}", s(&image(f))))
+        .collect();
+    let mut curve = vec!["probe", "--curve", "--model", s(&dir), "--draws", "4", "--seed", "3", "--label", "thing"];
+    for l in &two {
+        curve.extend(["--labelled", l.as_str()]);
+    }
+    let out = ok_json(&curve);
+    assert_eq!(out["labels"], serde_json::json!(["thing", "cat"]), "--label fixes the order");
+    let points = out["curve"].as_array().unwrap();
+    assert_eq!(points.len(), 1);
+    assert_eq!(points[0]["k"], 1);
+    assert_eq!(out["skipped"], serde_json::json!([2, 4, 8, 16]));
+    for draw in points[0]["draws"].as_array().unwrap() {
+        assert_eq!(draw["train"].as_array().unwrap().len(), 2, "one image per label");
+    }
+    assert_eq!(ok_json(&curve)["curve"], out["curve"], "the same seed, the same draws");
+
+    let mut templates = vec!["templates", "--curve", "--model", s(&dir), "--greedy"];
+    for l in &two {
+        templates.extend(["--labelled", l.as_str()]);
+    }
+    for t in ["a photo of a {}.", "{}", "a drawing of a {}."] {
+        templates.extend(["--template", t]);
+    }
+    let steps = ok_json(&templates)["steps"].as_array().unwrap().clone();
+    assert_eq!(steps.len(), 3);
+    assert_eq!(steps[2]["templates"].as_array().unwrap().len(), 3);
+    let mut bad = templates.clone();
+    bad.extend(["--template", "no placeholder"]);
+    fails_cleanly(&bad, "placeholder");
+
+    let mut shift = vec!["probe", "--shift", "photo", "--model", s(&dir)];
+    for l in &two {
+        shift.extend(["--labelled", l.as_str()]);
+    }
+    for d in ["photo", "drawing", "photo", "photo", "drawing"] {
+        shift.extend(["--domain", d]);
+    }
+    let out = ok_json(&shift);
+    assert_eq!(out["domains"][0]["domain"], "photo");
+    assert_eq!(out["domains"][1]["images"], 2);
+    fails_cleanly(&shift[..shift.len() - 2], "one --domain per --labelled image");
+}

@@ -961,7 +961,9 @@ for (const mode of ["webgpu", "cpu"]) {
           notice: el.querySelector(".notice").textContent,
         })),
       );
-      assert.deepEqual(steps.map((s) => s.key), ["zero-shot", "wording", "templates", "ab", "softmax", "labelset", "search", "probe"]);
+      assert.deepEqual(steps.map((s) => s.key), [
+        "zero-shot", "contrast", "wording", "templates", "ensemble", "ab", "softmax", "labelset", "search", "probe", "shots", "shift", "typographic",
+      ]);
       steps.forEach((s, i) => {
         assert.equal(s.step, String(i + 1));
         assert.match(s.tryThis, /^Try this: \S/);
@@ -981,6 +983,223 @@ for (const mode of ["webgpu", "cpu"]) {
       const seven = (await clipJson(["presets"])).presets.find((p) => p.name === "imagenet-7");
       await page.locator("button.chip", { hasText: "7-template" }).click();
       assert.deepEqual(await page.locator('[data-testid="template-input"]').evaluateAll((els) => els.map((e) => e.value)), seven.templates);
+      await assertBackend(page);
+    });
+
+    /** Load an example set by its button and wait until every one of its cards is classified. */
+    async function loadSet(page, which) {
+      const index = which === "labelled" ? "labelled/labelled.json" : "domains/domains.json";
+      const set = JSON.parse(await (await fetch(new URL(`examples/${index}`, baseUrl))).text());
+      await page.locator(`[data-testid="load-${which}"]`).first().click();
+      await page.waitForFunction(
+        (files) => files.every((f) => [...document.querySelectorAll('[data-testid="image-card"]')].some((c) => c.dataset.name === f && c.dataset.status === "ready")),
+        set.images.map((i) => i.file),
+        { timeout: WORK_MS },
+      );
+      return set;
+    }
+
+    /** `--labelled LABEL=FILE` for the images a lesson says it used, in its order, and the labels in the page's order. */
+    async function labelledArgs(page, result, dir) {
+      const images = JSON.parse(await result.getAttribute("data-images"));
+      const truth = await page.locator('[data-testid="image-card"]').evaluateAll((els) => Object.fromEntries(els.map((e) => [e.dataset.name, { truth: e.dataset.truth, domain: e.dataset.domain }])));
+      const labels = await page.locator('[data-testid="label-input"]').evaluateAll((els) => els.map((e) => e.value));
+      return {
+        images,
+        truth,
+        labels,
+        args: [...labels.flatMap((l) => ["--label", l]), ...images.flatMap((name) => ["--labelled", `${truth[name].truth}=${join(DIST, "examples", dir, name)}`])],
+      };
+    }
+
+    /** (In the page) the element has the attribute and no request of its is on its way. */
+    const idle = ({ selector, attribute }) => {
+      const el = document.querySelector(selector);
+      return el && el.getAttribute(attribute) !== null && !el.classList.contains("stale");
+    };
+
+    test("the training batch is the CLI's contrast: cosines, losses, and a hard negative that raises the loss", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="image-card"][data-example]')].filter((c) => c.dataset.status === "ready").length === 4, null, { timeout: WORK_MS });
+      const result = page.locator('[data-testid="contrast-result"]');
+      const check = async (pairs) => {
+        await page.waitForFunction(
+          (n) => {
+            const r = document.querySelector('[data-testid="contrast-result"]');
+            return r.dataset.loss !== undefined && !r.classList.contains("stale") && JSON.parse(r.dataset.captions).length === n;
+          },
+          pairs,
+          { timeout: WORK_MS },
+        );
+        const images = JSON.parse(await result.getAttribute("data-images"));
+        const captions = JSON.parse(await result.getAttribute("data-captions"));
+        const file = (name) => (name.includes("-") ? join(DIST, "examples", "labelled", name) : join(DIST, "examples", name));
+        const out = await clipJson([
+          "contrast", "--model", MODEL,
+          ...images.flatMap((name, i) => ["--pair", `${file(name)}=${captions[i]}`]),
+          ...captions.slice(images.length).flatMap((c) => ["--negative", c]),
+        ]);
+        const cosine = JSON.parse(await result.getAttribute("data-cosine"));
+        cosine.forEach((row, i) => assertClose(row, out.cosine[i], `cosine row ${images[i]}`));
+        for (const key of ["loss", "loss_images", "loss_texts"]) {
+          const shown = Number(await result.getAttribute(`data-${key.replace("_", "-")}`));
+          assert.ok(Math.abs(shown - out[key]) <= TOLERANCE * Math.max(1, out[key]), `${key}: ${shown} in the page, ${out[key]} from the CLI`);
+        }
+        return out;
+      };
+      // The example photos have no true label: type captions on them so that they join the batch.
+      for (const [name, caption] of [["chelsea.jpg", "a cat on a sofa."], ["astronaut.jpg", "an astronaut."], ["coffee.jpg", "a cup of coffee."], ["rocket.jpg", "a rocket."]]) {
+        await page.locator(`[data-testid="image-card"][data-name="${name}"] [data-testid="caption"]`).fill(caption);
+      }
+      const four = await check(4);
+      assert.equal(four.cosine.length, 4);
+      await page.locator("section.contrast").screenshot({ path: join(RESULTS, `lesson-contrast-${mode}.png`) });
+      // 30 labelled images join with their true label's prompt as caption.
+      await loadSet(page, "labelled");
+      const plain = await check(34);
+      await page.click('[data-testid="contrast-negative"]');
+      const hard = await check(35);
+      assert.ok(hard.loss_images > plain.loss_images, `a hard negative raises the image→text loss (${plain.loss_images} → ${hard.loss_images})`);
+      assert.ok(Math.abs(hard.loss_texts - plain.loss_texts) < 1e-5, "a negative has no column cross-entropy");
+      await page.selectOption('[data-testid="contrast-view"]', "text_to_image");
+      assert.ok((await page.locator('[data-testid="contrast-matrix"] td.diag').count()) >= 34);
+      assert.match(await page.locator('[data-testid="contrast-loss"]').textContent(), /CLIP's training loss: their mean/);
+      // A card with neither a true label nor a caption is left out, in one sentence.
+      await page.locator('[data-testid="image-card"][data-name="rocket.jpg"] [data-testid="caption"]').fill("   ");
+      await page.waitForFunction(() => /1 image is left out: give it a true label or a caption\./.test(document.querySelector('[data-testid="contrast-result"]').textContent), null, { timeout: WORK_MS });
+      await assertBackend(page);
+    });
+
+    // Accuracies are f32 in Rust: serde prints the page's as f32 and the CLI's through f64, so they are
+    // compared as the same f32 (Math.fround), exactly.
+    test("the k-shot curve is the CLI's, draw for draw", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await loadSet(page, "labelled");
+      await page.fill('[data-testid="shots-draws"]', "3");
+      await page.fill('[data-testid="shots-seed"]', "5");
+      await page.click('[data-testid="shots-run"]');
+      const result = page.locator('[data-testid="shots-result"]');
+      await page.waitForFunction(idle, { selector: '[data-testid="shots-result"]', attribute: "data-curve" }, { timeout: WORK_MS });
+      const shown = JSON.parse(await result.getAttribute("data-curve"));
+      const { images, args } = await labelledArgs(page, result, "labelled");
+      const out = await clipJson(["probe", "--curve", "--model", MODEL, "--draws", "3", "--seed", "5", ...args]);
+      assert.equal(Math.fround(shown.zero_shot_accuracy), Math.fround(out.zero_shot_accuracy), "zero-shot accuracy");
+      assert.deepEqual(shown.curve.map((p) => p.k), [1, 2, 4], "k up to what 5 images per label allow");
+      assert.deepEqual(out.curve.map((p) => p.k), [1, 2, 4]);
+      const base = (f) => f.split("/").pop();
+      shown.curve.forEach((point, i) => {
+        assert.equal(point.draws.length, 3);
+        point.draws.forEach((draw, d) => {
+          const cli = out.curve[i].draws[d];
+          assert.deepEqual(draw.train, cli.train.map(base), `k=${point.k} draw ${d}: the same seeded training images`);
+          assert.equal(draw.train.length, point.k * 6);
+          assert.equal(Math.fround(draw.accuracy), Math.fround(cli.accuracy), `k=${point.k} draw ${d}`);
+        });
+      });
+      assert.equal(images.length, 30);
+      assert.equal(await page.locator('[data-testid="shots-result"] svg.plot polyline').count(), 1);
+      assert.match(await page.locator('[data-testid="shots-verdict"]').textContent(), /zero-shot/i);
+      await page.locator("section.shots").screenshot({ path: join(RESULTS, `lesson-shots-${mode}.png`) });
+      // Bad input: one sentence, nothing lost.
+      await page.fill('[data-testid="shots-draws"]', "0");
+      await page.click('[data-testid="shots-run"]');
+      assert.match(await result.textContent(), /number of draws must be a whole number from 1 to 100\./);
+      await assertBackend(page);
+    });
+
+    test("the template curve is the CLI's, in order and greedy", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await loadSet(page, "labelled");
+      const templates = ["a photo of a {}.", "a drawing of a {}.", "a sketch of a {}.", "{}", "a cartoon {}."];
+      await setList(page, "template", templates);
+      await page.click('[data-testid="ensemble-run"]');
+      const result = page.locator('[data-testid="ensemble-result"]');
+      await page.waitForFunction(
+        (n) => {
+          const r = document.querySelector('[data-testid="ensemble-result"]');
+          return r.dataset.listed && !r.classList.contains("stale") && JSON.parse(r.dataset.listed).length === n;
+        },
+        templates.length,
+        { timeout: WORK_MS },
+      );
+      const { args } = await labelledArgs(page, result, "labelled");
+      const cliArgs = ["templates", "--curve", "--model", MODEL, ...args, ...templates.flatMap((t) => ["--template", t])];
+      for (const [key, extra] of [["listed", []], ["greedy", ["--greedy"]]]) {
+        const shown = JSON.parse(await result.getAttribute(`data-${key}`));
+        const out = await clipJson([...cliArgs, ...extra]);
+        assert.equal(shown.length, out.steps.length);
+        shown.forEach((step, i) => {
+          assert.deepEqual(step.templates, out.steps[i].templates, `${key} step ${i + 1}`);
+          assert.equal(Math.fround(step.accuracy), Math.fround(out.steps[i].accuracy), `${key} step ${i + 1}`);
+        });
+      }
+      assert.equal(await page.locator('[data-testid="ensemble-result"] svg.plot polyline').count(), 2);
+      assert.ok((await page.locator('[data-testid="ensemble-picks"] li').count()) >= 1);
+      await page.locator("section.ensemble").screenshot({ path: join(RESULTS, `lesson-ensemble-${mode}.png`) });
+      await assertBackend(page);
+    });
+
+    test("photos against drawings: the probe fitted on one domain is the CLI's on every domain", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      const result = page.locator('[data-testid="shift-result"]');
+      await loadSet(page, "domains");
+      await page.click('[data-testid="shift-run"]');
+      await page.waitForFunction(idle, { selector: '[data-testid="shift-result"]', attribute: "data-shift" }, { timeout: WORK_MS });
+      const shown = JSON.parse(await result.getAttribute("data-shift"));
+      const { images, truth, args } = await labelledArgs(page, result, "domains");
+      const out = await clipJson(["probe", "--shift", "drawing", "--model", MODEL, ...args, ...images.flatMap((name) => ["--domain", truth[name].domain])]);
+      assert.equal(shown.k, 4, "4 drawings per label train the probe, one is held out");
+      assert.deepEqual(shown.domains.map((d) => [d.domain, d.images]), [["drawing", 20], ["photo", 5]]);
+      shown.domains.forEach((d, i) => {
+        assert.equal(Math.fround(d.zero_shot), Math.fround(out.domains[i].zero_shot), `${d.domain} zero-shot`);
+        assert.equal(Math.fround(d.probe), Math.fround(out.domains[i].probe), `${d.domain} probe`);
+      });
+      await page.locator("section.shift").screenshot({ path: join(RESULTS, `lesson-shift-${mode}.png`) });
+      // Every image of one kind: the lesson says what to do, in one sentence.
+      await page.selectOption('[data-testid="shift-train"]', "photo");
+      await page.waitForFunction(() => JSON.parse(document.querySelector('[data-testid="shift-result"]').dataset.shift ?? "{}").train_domain === "photo", null, { timeout: WORK_MS });
+      const photos = page.locator('[data-testid="image-card"][data-domain="photo"] [data-testid="domain"]');
+      while ((await photos.count()) > 0) await photos.first().selectOption("drawing");
+      await page.click('[data-testid="shift-run"]');
+      await page.waitForFunction(() => /give some cards another kind/.test(document.querySelector('[data-testid="shift-result"]').textContent), null, { timeout: WORK_MS });
+      await assertBackend(page);
+    });
+
+    test("write on it: the written copy is classified as the CLI classifies the same pixels", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await page.click('[data-testid="write-classic"]');
+      const name = "apple-1 + iPod.png";
+      const labels = ["apple", "iPod", "pizza", "toaster", "library"];
+      await waitForCard(page, name, labels, null);
+      const written = page.locator(`[data-testid="image-card"][data-name="${name}"]`);
+      // The card's pixels, back out through a canvas as a lossless PNG (the page's CSP allows no
+      // fetch of its own blob: URLs).
+      await written.scrollIntoViewIfNeeded(); // its image loads lazily
+      const dataUrl = await written.locator("img").evaluate(async (img) => {
+        img.loading = "eager";
+        await img.decode();
+        const canvas = document.createElement("canvas");
+        canvas.width = img.naturalWidth;
+        canvas.height = img.naturalHeight;
+        canvas.getContext("2d").drawImage(img, 0, 0);
+        return canvas.toDataURL("image/png");
+      });
+      const file = join(await mkdtemp(join(tmpdir(), "clip-written-")), "written.png");
+      await writeFile(file, Buffer.from(dataUrl.split(",")[1], "base64"));
+      const templates = await page.locator('[data-testid="template-input"]').evaluateAll((els) => els.map((e) => e.value));
+      const expected = (await cli(file, labels, templates)).results[0];
+      assertMatchesCli(await bars(written), labels, expected, "the written apple");
+      await page.waitForSelector('[data-testid="attacks"] li[data-top-written]', { timeout: WORK_MS });
+      await page.locator("section.typographic").screenshot({ path: join(RESULTS, `lesson-typographic-${mode}.png`) });
+      // Bad input: nothing written, one sentence each.
+      await page.fill('[data-testid="write-text"]', "   ");
+      await page.click('[data-testid="write-go"]');
+      assert.equal(await page.locator('[data-testid="write-message"]').textContent(), "Type a word to write on the image.");
+      await page.fill('[data-testid="write-text"]', "antidisestablishmentarianism");
+      await page.selectOption('[data-testid="write-size"]', "large");
+      await page.click('[data-testid="write-go"]');
+      await page.waitForFunction(() => /does not fit across this image/.test(document.querySelector('[data-testid="write-message"]').textContent), null, { timeout: WORK_MS });
+      assert.equal(await page.locator(`[data-testid="image-card"][data-name^="apple-1 + "]`).count(), 1, "no second copy");
       await assertBackend(page);
     });
 

@@ -3,9 +3,10 @@
 // the presets). Lessons read it and subscribe to its changes; each part has one writer: the
 // editors own the labels and templates, the gallery owns its items, the temperature lesson τ.
 
-import type { Api, InitResult, Method, ModelInfo, PageState, Preset } from "./protocol";
+import { CrashError, SupersededError } from "./client";
+import type { Api, InitResult, LabelledImage, Method, ModelInfo, PageState, Preset } from "./protocol";
 import { hasPlaceholder } from "./protocol";
-import type { Card } from "./ui/card";
+import type { Card, Domain } from "./ui/card";
 import { sentence } from "./ui/dom";
 import { ListEditor } from "./ui/list-editor";
 
@@ -24,6 +25,8 @@ export interface Item {
   /** It could not be classified (not an image, or it stopped the classifier): left out of everything. */
   failed: boolean;
   card: Card;
+  /** Where the image came from: "write on it" copies name their original. */
+  derivedFrom?: { item: Item; text: string };
   /** The gallery's last zero-shot answer for this image (labels in the editor's order). */
   zeroShot: { labels: string[]; probs: number[] } | null;
 }
@@ -64,6 +67,11 @@ interface Events {
   similar: Item;
   /** The image the wording and label-set lessons show changed. */
   subject: Item | null;
+  /** A card's caption or domain was edited. */
+  caption: Item;
+  domain: Item;
+  /** "write on it" on a card. */
+  write: Item;
 }
 
 type Listener<E extends keyof Events> = (value: Events[E]) => void;
@@ -196,11 +204,63 @@ export class App {
     this.textDebounce = setTimeout(() => this.emit("text"), DEBOUNCE_MS);
   }
 
+  /** Embedded images whose true label is one of the current labels, with their domain. */
+  labelled(): { item: Item; image: LabelledImage }[] {
+    const labels = this.labelValues();
+    return this.items
+      .filter((i) => i.embedded && !i.failed && i.card.trueLabel !== null && labels.includes(i.card.trueLabel))
+      .map((item) => ({ item, image: { imageId: item.id, label: item.card.trueLabel!, domain: item.card.domain } }));
+  }
+
+  /** The file names of images by id, in that order (what a lesson's result says it used). */
+  namesOf(ids: string[]): string[] {
+    return ids.map((id) => this.items.find((i) => i.id === id)?.name ?? id);
+  }
+
   /** A setting that changes no classification (an A/B set, the probe's C) changed: the link. */
   settingsChanged(): void {
     this.emit("settings");
   }
 }
+
+type ChannelMethod = { [M in Method]: Api[M]["params"] extends { channel: string; generation: number } ? M : never }[Method];
+
+/** One lesson's requests, where only the newest answer counts: `ask` resolves to null when a
+ * newer request was made (or the engine restarted), and rejects with Rust's error otherwise. */
+export class Channel {
+  private generation = 0;
+
+  constructor(
+    private readonly app: App,
+    private readonly name: string,
+  ) {}
+
+  async ask<M extends ChannelMethod>(method: M, params: Omit<Api[M]["params"], "channel" | "generation">): Promise<Api[M]["result"] | null> {
+    const asked = ++this.generation;
+    try {
+      const result = await this.app.call(method, { ...params, channel: this.name, generation: asked } as Api[M]["params"]);
+      return asked === this.generation ? result : null;
+    } catch (error) {
+      if (error instanceof SupersededError || error instanceof CrashError || asked !== this.generation) return null;
+      throw error;
+    }
+  }
+
+  /** Forget any answer on its way. */
+  cancel(): void {
+    this.generation++;
+  }
+}
+
+/** The caption an image gets when none is typed: its true label in the first active template. */
+export function defaultCaption(label: string | null, templates: string[]): string {
+  if (label === null) return "";
+  const name = label.split("|")[0]!.trim();
+  const template = templates[0];
+  return template ? template.split("{}").join(name) : name;
+}
+
+export type { Domain };
 
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

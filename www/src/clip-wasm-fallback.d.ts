@@ -40,6 +40,31 @@ export class Engine {
     test_embeddings: Float32Array,
     test_count: number,
   ): string;
+  contrast(image_embeddings: Float32Array, count: number, captions: string[], scale?: number | null): Promise<string>;
+  shotCurve(
+    image_embeddings: Float32Array,
+    count: number,
+    truth: Uint32Array,
+    labels: string[],
+    templates: string[],
+    shots: Uint32Array,
+    draws: number,
+    seed: bigint,
+    c: number,
+  ): Promise<string>;
+  templateCurve(image_embeddings: Float32Array, count: number, truth: Uint32Array, labels: string[], templates: string[], greedy: boolean): Promise<string>;
+  domainShift(
+    image_embeddings: Float32Array,
+    count: number,
+    truth: Uint32Array,
+    domains: string[],
+    labels: string[],
+    templates: string[],
+    train_domain: string,
+    draws: number,
+    seed: bigint,
+    c: number,
+  ): Promise<string>;
   static parseState(fragment: string): string;
   static encodeState(state_json: string): string;
   static presets(): string;

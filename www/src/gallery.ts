@@ -2,7 +2,7 @@
 // labels, templates or τ then scores all of them again (zero-shot on every card), and each
 // card's bars, heat map and true-label choices follow the answer.
 
-import { type App, type Item, type Stop, messageOf } from "./app";
+import { type App, type Domain, type Item, type Stop, messageOf } from "./app";
 import { CrashError, SupersededError } from "./client";
 import type { ClassifyResult } from "./protocol";
 import { Card } from "./ui/card";
@@ -29,7 +29,7 @@ export class Gallery {
   }
 
   /** Add an image (the visitor's go first, ahead of the examples) and embed it. */
-  add(name: string, blob: Blob, example = false, truth: string | null = null): Item {
+  add(name: string, blob: Blob, example = false, truth: string | null = null, domain: Domain = "photo"): Item {
     const app = this.app;
     const id = `img-${this.nextImage++}`;
     const url = URL.createObjectURL(blob);
@@ -39,7 +39,10 @@ export class Gallery {
       onTruth: () => app.emit("truth", item),
       onSimilar: () => app.emit("similar", item),
       onTrain: () => app.emit("training", item),
-    });
+      onCaption: () => app.emit("caption", item),
+      onDomain: () => app.emit("domain", item),
+      onWrite: () => app.emit("write", item),
+    }, domain);
     card.setTruthOptions(app.labelValues(), truth);
     const item: Item = { id, name, blob, url, example, embedded: false, failed: false, card, zeroShot: null };
     card.setStatus("working", app.ready ? "Embedding the image…" : "Waiting for the model…");

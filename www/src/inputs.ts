@@ -107,27 +107,46 @@ export async function loadExamples(app: App, gallery: Gallery): Promise<void> {
   for (const example of fetched) if (example) gallery.add(example.name, example.blob, true);
 }
 
-/** The labelled example set (CC0 clip art, tests/make_labelled_set.py): its labels, and each image with its truth. */
-export async function loadLabelledSet(app: App, gallery: Gallery): Promise<void> {
-  let set: { labels: string[]; images: { file: string; label: string }[] };
+/** The example sets with true labels: CC0 clip art of 6 labels (tests/make_labelled_set.py), and
+ * drawings beside photos of 4 labels for the distribution-shift lesson (tests/make_domain_set.py). */
+const SETS = {
+  labelled: { dir: "examples/labelled/", index: "labelled.json", what: "labelled example set" },
+  domains: { dir: "examples/domains/", index: "domains.json", what: "photos-and-drawings set" },
+} as const;
+
+export type ExampleSet = keyof typeof SETS;
+
+/** Load an example set: its labels, and each image with its true label and domain. */
+export async function loadLabelledSet(app: App, gallery: Gallery, which: ExampleSet = "labelled"): Promise<void> {
+  const source = SETS[which];
+  let set: { labels: string[]; images: { file: string; label: string; domain?: "photo" | "drawing" }[] };
   try {
-    const response = await fetch(new URL("examples/labelled/labelled.json", location.href));
+    const response = await fetch(new URL(source.dir + source.index, location.href));
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     set = (await response.json()) as typeof set;
   } catch (error) {
-    app.error("examples", `The labelled example set could not be loaded (${messageOf(error)})`);
+    app.error("examples", `The ${source.what} could not be loaded (${messageOf(error)})`);
     return;
   }
   app.labels.set(set.labels);
   await Promise.all(
-    set.images.map(async ({ file, label }) => {
+    set.images.map(async ({ file, label, domain }) => {
+      if (app.items.some((i) => i.example && i.name === file)) return; // loaded already
       try {
-        gallery.add(file, await fetchBlob(`examples/labelled/${file}`), true, label);
+        gallery.add(file, await fetchBlob(source.dir + file), true, label, domain ?? "drawing");
       } catch (error) {
-        app.error("examples", `The labelled example ${file} could not be loaded (${messageOf(error)})`);
+        app.error("examples", `The example ${file} could not be loaded (${messageOf(error)})`);
       }
     }),
   );
+}
+
+/** A button that loads an example set (the lessons that need true labels each offer one). */
+export function labelledSetButton(app: App, gallery: Gallery, which: ExampleSet = "labelled"): HTMLButtonElement {
+  const text = which === "labelled" ? "Load the labelled example set" : "Load photos and drawings";
+  const button = h("button", { type: "button", class: "button secondary", "data-testid": `load-${which}` }, text);
+  button.addEventListener("click", () => void loadLabelledSet(app, gallery, which));
+  return button;
 }
 
 async function fetchBlob(path: string): Promise<Blob> {
@@ -135,3 +154,4 @@ async function fetchBlob(path: string): Promise<Blob> {
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   return response.blob();
 }
+

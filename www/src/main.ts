@@ -10,12 +10,17 @@ import { Gallery } from "./gallery";
 import { loadExamples, mountInputs } from "./inputs";
 import { reloadIsolated } from "./isolation";
 import { mountAB } from "./lessons/ab";
+import { mountContrast } from "./lessons/contrast";
+import { mountEnsemble } from "./lessons/ensemble";
 import { mountLabelSet } from "./lessons/labelset";
 import { LessonPath } from "./lessons/path";
 import { mountProbe } from "./lessons/probe";
 import { mountSearch } from "./lessons/search";
+import { mountShift } from "./lessons/shift";
+import { mountShots } from "./lessons/shots";
 import { mountTemperature } from "./lessons/temperature";
 import { mountTemplates } from "./lessons/templates";
+import { mountTypographic } from "./lessons/typographic";
 import { mountWording } from "./lessons/wording";
 import { mountZeroShot } from "./lessons/zero-shot";
 import { mountShare } from "./share";
@@ -34,13 +39,18 @@ mountInputs(app, gallery);
 // the editors' (the templates lesson shortens a link to its preset).
 const path = new LessonPath();
 mountZeroShot(app, path);
+mountContrast(app, path, gallery);
 mountWording(app, path);
 mountTemplates(app, path);
+mountEnsemble(app, path, gallery);
 mountAB(app, path, gallery);
 mountTemperature(app, path);
 mountLabelSet(app, path);
 mountSearch(app, path);
 mountProbe(app, path);
+mountShots(app, path, gallery);
+mountShift(app, path, gallery);
+mountTypographic(app, path, gallery);
 const restoreLink = mountShare(app);
 
 // ?debug=hooks: the browser tests reach the worker's test hooks through this.

@@ -161,6 +161,106 @@ export interface ProbeResult {
   ms: number;
 }
 
+/** An image of the gallery with its true label (and, for distribution shift, its domain). */
+export interface LabelledImage {
+  imageId: string;
+  label: string;
+  domain?: string;
+}
+
+/** The gallery as one training batch (crate/src/contrast.rs): image i paired with caption i. */
+export interface ContrastParams {
+  channel: string;
+  generation: number;
+  imageIds: string[];
+  /** One per image, as typed (no template); then hard negatives, with no image of their own. */
+  captions: string[];
+  negatives: string[];
+  scale?: number;
+}
+
+/** Matrices are rows = images, columns = captions (pairs, then negatives); all Rust's. */
+export interface ContrastResult {
+  imageIds: string[];
+  captions: string[];
+  cosine: number[][];
+  logits: number[][];
+  image_to_text: number[][];
+  text_to_image: number[][];
+  loss_images: number;
+  loss_texts: number;
+  loss: number;
+  wrong_images: number[];
+  wrong_captions: number[];
+  scale: number;
+  ms: number;
+}
+
+/** The probe fitted on k images per label over seeded random draws, against zero-shot. */
+export interface ShotCurveParams {
+  channel: string;
+  generation: number;
+  labelled: LabelledImage[];
+  labels: string[];
+  templates: string[];
+  shots: number[];
+  draws: number;
+  seed: number;
+  c: number;
+}
+
+export interface ShotCurveResult {
+  /** The labelled images used, in the order Rust saw them (the draws depend on it). */
+  imageIds: string[];
+  zero_shot_accuracy: number;
+  overtakes_at: number | null;
+  skipped: number[];
+  /** Each draw's training images as the page's ids. */
+  curve: { k: number; mean: number; min: number; max: number; draws: { train: string[]; accuracy: number }[] }[];
+  ms: number;
+}
+
+/** Zero-shot accuracy on the labelled images as templates are added, in order or greedily. */
+export interface TemplateCurveParams {
+  channel: string;
+  generation: number;
+  labelled: LabelledImage[];
+  labels: string[];
+  templates: string[];
+  greedy: boolean;
+}
+
+export interface TemplateCurveResult {
+  /** The labelled images used, in the order Rust saw them (the draws depend on it). */
+  imageIds: string[];
+  greedy: boolean;
+  steps: { templates: string[]; accuracy: number; mean_true_prob: number }[];
+  ms: number;
+}
+
+/** A probe fitted on one domain's labelled images, zero-shot and the probe on every domain. */
+export interface DomainShiftParams {
+  channel: string;
+  generation: number;
+  labelled: LabelledImage[];
+  labels: string[];
+  templates: string[];
+  trainDomain: string;
+  draws: number;
+  seed: number;
+  c: number;
+}
+
+export interface DomainShiftResult {
+  /** The labelled images used, in the order Rust saw them (the draws depend on it). */
+  imageIds: string[];
+  train_domain: string;
+  k: number;
+  draws: number;
+  domains: { domain: string; images: number; zero_shot: number; probe: number | null; probe_min: number | null; probe_max: number | null }[];
+  ms: number;
+}
+
 /** The page's shareable settings (crate/src/share.rs checks and encodes them). Never images. */
 export interface PageState {
   preset?: string;
@@ -201,6 +301,10 @@ export interface Api {
   presetTop: { params: PresetTopParams; result: PresetTopResult };
   search: { params: SearchParams; result: SearchResult };
   probe: { params: ProbeParams; result: ProbeResult };
+  contrast: { params: ContrastParams; result: ContrastResult };
+  shotCurve: { params: ShotCurveParams; result: ShotCurveResult };
+  templateCurve: { params: TemplateCurveParams; result: TemplateCurveResult };
+  domainShift: { params: DomainShiftParams; result: DomainShiftResult };
   /** Every preset of the paper, from Rust (answered at once, even while a model loads). */
   presets: { params: Record<string, never>; result: { presets: Preset[] } };
   /** A link's fragment → its checked state (answered at once, even while a model loads). */

@@ -42,6 +42,10 @@ const queued: Omit<Handlers, keyof typeof immediate> & Partial<Handlers> = {
   presetTop: requests.presetTop,
   search: requests.search,
   probe: requests.probe,
+  contrast: requests.contrast,
+  shotCurve: requests.shotCurve,
+  templateCurve: requests.templateCurve,
+  domainShift: requests.domainShift,
   loseDevice: () => {
     if (!requests.hooksOn()) throw new Error("test hooks are off (add ?debug=hooks to the address)");
     return loseDevice();

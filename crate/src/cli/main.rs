@@ -94,15 +94,17 @@ enum Command {
         #[arg(long)]
         query_image: Option<PathBuf>,
     },
-    /// Few-shot linear probe beside zero-shot: {"labels", "results": [{"image", "probs", "zero_shot"}, ...]}
+    /// Few-shot linear probe beside zero-shot: {"labels", "results": [{"image", "probs", "zero_shot"}, ...]};
+    /// with --curve, the k-shot curve: {"zero_shot_accuracy", "curve": [{"k", "mean", "draws": [{"train", "accuracy"}]}]};
+    /// with --shift DOMAIN, a probe fitted on DOMAIN's images tested on every domain
     Probe {
         #[command(flatten)]
         model: ModelArgs,
         /// A training example, LABEL=IMAGE (labels keep the order they first appear in)
-        #[arg(long = "train", required = true)]
+        #[arg(long = "train", required_unless_present_any = ["curve", "shift"])]
         train: Vec<String>,
         /// An image to classify with the probe and with zero-shot
-        #[arg(long = "test", required = true)]
+        #[arg(long = "test", required_unless_present_any = ["curve", "shift"])]
         test: Vec<PathBuf>,
         /// Inverse L2 penalty, as scikit-learn's LogisticRegression(C=...)
         #[arg(long, default_value_t = clip::probe::DEFAULT_C)]
@@ -110,6 +112,68 @@ enum Command {
         /// Zero-shot template(s) for the same labels [default: "a photo of a {}."]
         #[arg(long = "template")]
         templates: Vec<String>,
+        /// The k-shot curve over the --labelled images: the probe fitted on k per label, --draws times per k
+        #[arg(long, conflicts_with_all = ["train", "test", "shift"], requires = "labelled")]
+        curve: bool,
+        /// Distribution shift: the probe fitted on this domain's --labelled images (see --domain), tested on every domain
+        #[arg(long, conflicts_with_all = ["train", "test"], requires = "labelled")]
+        shift: Option<String>,
+        /// A labelled image, LABEL=IMAGE, for --curve and --shift
+        #[arg(long = "labelled")]
+        labelled: Vec<String>,
+        /// The domain of each --labelled image, in the same order (photo, drawing, ...), for --shift
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+        /// The labels' order for --curve and --shift (default: as they first appear); it decides the seeded draws
+        #[arg(long = "label")]
+        labels: Vec<String>,
+        /// Images per label of the curve (those a label cannot supply with one left to test are skipped)
+        #[arg(long, value_delimiter = ',', default_values_t = clip::curves::DEFAULT_SHOTS)]
+        shots: Vec<usize>,
+        /// Images per label the --shift probe trains on [default: all but one of the fewest]
+        #[arg(long)]
+        k: Option<usize>,
+        /// Random training sets per k
+        #[arg(long, default_value_t = clip::curves::DEFAULT_DRAWS)]
+        draws: usize,
+        /// Seed of the draws (SplitMix64)
+        #[arg(long, default_value_t = clip::curves::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// The contrastive training batch: image i paired with caption i, {"images", "captions", "cosine", "logits",
+    /// "loss_images", "loss_texts", "loss"}, rows images, as CLIPModel(..., return_loss=True)
+    Contrast {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// One image-caption pair, IMAGE=CAPTION (at least two)
+        #[arg(long = "pair", required = true)]
+        pairs: Vec<String>,
+        /// An extra caption with no image of its own (a hard negative)
+        #[arg(long = "negative")]
+        negatives: Vec<String>,
+        /// τ in logits = τ · cosine [default: the model's own, exp(logit_scale)]
+        #[arg(long)]
+        scale: Option<f32>,
+    },
+    /// Zero-shot accuracy on labelled images as templates are added: {"steps": [{"templates", "accuracy"}]}
+    Templates {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Required: the curve is the only thing this command computes
+        #[arg(long, required = true)]
+        curve: bool,
+        /// A labelled image, LABEL=IMAGE
+        #[arg(long = "labelled", required = true)]
+        labelled: Vec<String>,
+        /// Templates, in the order the curve adds them (or the candidates, with --greedy)
+        #[arg(long = "template", required = true)]
+        templates: Vec<String>,
+        /// Add at each step the template that helps most (the CLIP notebook's forward selection)
+        #[arg(long)]
+        greedy: bool,
+        /// The labels' order (default: as they first appear)
+        #[arg(long = "label")]
+        labels: Vec<String>,
     },
     /// Convert a Hugging Face checkpoint to a web bundle (manifest.json, vision.bpk, text.bpk, tokenizer.json)
     Convert {
@@ -315,7 +379,16 @@ fn run(cli: Cli) -> Result<serde_json::Value> {
                 .collect();
             Ok(json!({ "backend": clip.backend().description, "results": results }))
         }
-        Command::Probe { model, train, test, c, templates } => probe(&model, &train, &test, c, templates),
+        Command::Probe { model, train, test, c, templates, curve, shift, labelled, domains, labels, shots, k, draws, seed } => {
+            let sampling = clip::curves::Sampling { draws, seed, c };
+            match (curve, shift) {
+                (true, _) => shot_curve(&model, &labels, &labelled, &shots, sampling, templates),
+                (false, Some(domain)) => domain_shift(&model, &labels, &labelled, &domains, &domain, k, sampling, templates),
+                (false, None) => probe(&model, &train, &test, c, templates),
+            }
+        }
+        Command::Contrast { model, pairs, negatives, scale } => contrast(&model, &pairs, &negatives, scale),
+        Command::Templates { model, curve: _, labelled, templates, greedy, labels } => template_curve(&model, &labels, &labelled, &templates, greedy),
         Command::Convert { from, out, precision, source_repo, source_revision, classifiers } => {
             convert(&from, &out, &precision, source_repo, source_revision, &classifiers)
         }
@@ -386,16 +459,18 @@ fn convert(
     Ok(serde_json::to_value(&bundle.manifest.files).unwrap_or_default())
 }
 
-fn probe(model: &ModelArgs, train: &[String], test: &[PathBuf], c: f64, templates: Vec<String>) -> Result<serde_json::Value> {
-    let mut labels: Vec<String> = Vec::new();
+/// `LABEL=IMAGE` arguments → the labels (`order` first, then any others in first-seen order),
+/// each image's class index, the images.
+fn labelled_images(flag: &str, order: &[String], examples: &[String]) -> Result<(Vec<String>, Vec<usize>, Vec<PathBuf>)> {
+    let mut labels: Vec<String> = order.iter().map(|l| l.trim().to_string()).collect();
     let mut classes = Vec::new();
-    let mut train_images = Vec::new();
-    for example in train {
+    let mut images = Vec::new();
+    for example in examples {
         let (label, image) = example
             .split_once('=')
             .map(|(l, i)| (l.trim(), i))
             .filter(|(l, i)| !l.is_empty() && !i.is_empty())
-            .ok_or_else(|| ClipError::Input(format!("--train wants LABEL=IMAGE, not {example:?}")))?;
+            .ok_or_else(|| ClipError::Input(format!("{flag} wants LABEL=IMAGE, not {example:?}")))?;
         let class = match labels.iter().position(|l| l == label) {
             Some(class) => class,
             None => {
@@ -404,12 +479,139 @@ fn probe(model: &ModelArgs, train: &[String], test: &[PathBuf], c: f64, template
             }
         };
         classes.push(class);
-        train_images.push(PathBuf::from(image));
+        images.push(PathBuf::from(image));
     }
+    Ok((labels, classes, images))
+}
+
+/// The zero-shot labels (one name each) and templates (default: the one), checked before any model work.
+fn zero_shot_setup(labels: &[String], templates: Vec<String>) -> Result<(Vec<Label>, Vec<String>)> {
     let templates = if templates.is_empty() { vec![DEFAULT_TEMPLATE.to_string()] } else { templates };
-    let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
     let zero_shot_labels: Vec<Label> = labels.iter().map(|l| Label::Name(l.clone())).collect();
-    clip::zero_shot::class_prompts(&zero_shot_labels, &templates)?;
+    let refs: Vec<&str> = templates.iter().map(String::as_str).collect();
+    clip::zero_shot::class_prompts(&zero_shot_labels, &refs)?;
+    Ok((zero_shot_labels, templates))
+}
+
+fn shot_curve(
+    model: &ModelArgs,
+    order: &[String],
+    labelled: &[String],
+    shots: &[usize],
+    sampling: clip::curves::Sampling,
+    templates: Vec<String>,
+) -> Result<serde_json::Value> {
+    let (labels, truth, images) = labelled_images("--labelled", order, labelled)?;
+    let (zero_shot_labels, templates) = zero_shot_setup(&labels, templates)?;
+    let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
+    let mut clip = load_model(model)?;
+    let embeddings = pollster::block_on(clip.embed_pixels(&preprocess_images(&clip, &images)?))?;
+    let right = pollster::block_on(clip.zero_shot_right(&embeddings, &truth, &zero_shot_labels, &templates))?;
+    let curve = clip::curves::shot_curve(&embeddings, &truth, labels.len(), &right, shots, sampling)?;
+    let names: Vec<String> = images.iter().map(|p| p.display().to_string()).collect();
+    let points: Vec<_> = curve
+        .curve
+        .iter()
+        .map(|p| {
+            let draws: Vec<_> = p
+                .draws
+                .iter()
+                .map(|d| json!({ "train": d.train.iter().map(|&i| &names[i]).collect::<Vec<_>>(), "accuracy": d.accuracy }))
+                .collect();
+            json!({ "k": p.k, "mean": p.mean, "min": p.min, "max": p.max, "draws": draws })
+        })
+        .collect();
+    Ok(json!({
+        "labels": labels,
+        "templates": templates,
+        "c": sampling.c,
+        "seed": sampling.seed,
+        "zero_shot_accuracy": curve.zero_shot_accuracy,
+        "overtakes_at": curve.overtakes_at,
+        "skipped": curve.skipped,
+        "curve": points,
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn domain_shift(
+    model: &ModelArgs,
+    order: &[String],
+    labelled: &[String],
+    domains: &[String],
+    train_domain: &str,
+    k: Option<usize>,
+    sampling: clip::curves::Sampling,
+    templates: Vec<String>,
+) -> Result<serde_json::Value> {
+    let (labels, truth, images) = labelled_images("--labelled", order, labelled)?;
+    if domains.len() != images.len() {
+        return Err(ClipError::Input(format!("give one --domain per --labelled image ({} images, {} domains)", images.len(), domains.len())));
+    }
+    let (zero_shot_labels, templates) = zero_shot_setup(&labels, templates)?;
+    let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
+    let mut clip = load_model(model)?;
+    let embeddings = pollster::block_on(clip.embed_pixels(&preprocess_images(&clip, &images)?))?;
+    let right = pollster::block_on(clip.zero_shot_right(&embeddings, &truth, &zero_shot_labels, &templates))?;
+    let shift = clip::curves::domain_shift(&embeddings, &truth, labels.len(), domains, &right, train_domain, k, sampling)?;
+    let mut out = serde_json::to_value(&shift).unwrap_or_default();
+    out["labels"] = json!(labels);
+    out["templates"] = json!(templates);
+    Ok(out)
+}
+
+fn contrast(model: &ModelArgs, pairs: &[String], negatives: &[String], scale: Option<f32>) -> Result<serde_json::Value> {
+    let mut images = Vec::new();
+    let mut captions: Vec<&str> = Vec::new();
+    for pair in pairs {
+        let (image, caption) = pair
+            .split_once('=')
+            .filter(|(i, _)| !i.is_empty())
+            .ok_or_else(|| ClipError::Input(format!("--pair wants IMAGE=CAPTION, not {pair:?}")))?;
+        images.push(PathBuf::from(image));
+        captions.push(caption);
+    }
+    if images.len() < 2 {
+        return Err(ClipError::Input("a training batch needs at least two --pair IMAGE=CAPTION".into()));
+    }
+    captions.extend(negatives.iter().map(String::as_str));
+    let mut clip = load_model(model)?;
+    let embeddings = pollster::block_on(clip.embed_pixels(&preprocess_images(&clip, &images)?))?;
+    let batch = pollster::block_on(clip.contrast(&embeddings, &captions, scale))?;
+    Ok(json!({
+        "images": images.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "captions": captions,
+        "scale": batch.scale,
+        "cosine": batch.cosine,
+        "logits": batch.logits,
+        "image_to_text": batch.image_to_text,
+        "text_to_image": batch.text_to_image,
+        "loss_images": batch.loss_images,
+        "loss_texts": batch.loss_texts,
+        "loss": batch.loss,
+        "wrong_images": batch.wrong_images,
+        "wrong_captions": batch.wrong_captions,
+    }))
+}
+
+fn template_curve(model: &ModelArgs, order: &[String], labelled: &[String], templates: &[String], greedy: bool) -> Result<serde_json::Value> {
+    let (labels, truth, images) = labelled_images("--labelled", order, labelled)?;
+    let (zero_shot_labels, templates) = zero_shot_setup(&labels, templates.to_vec())?;
+    let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
+    let mut clip = load_model(model)?;
+    let embeddings = pollster::block_on(clip.embed_pixels(&preprocess_images(&clip, &images)?))?;
+    let steps = pollster::block_on(clip.template_curve(&embeddings, &truth, &zero_shot_labels, &templates, greedy))?;
+    let steps: Vec<_> = steps
+        .iter()
+        .map(|s| json!({ "templates": s.templates.iter().map(|&t| templates[t]).collect::<Vec<_>>(), "accuracy": s.accuracy, "mean_true_prob": s.mean_true_prob }))
+        .collect();
+    Ok(json!({ "labels": labels, "greedy": greedy, "steps": steps }))
+}
+
+fn probe(model: &ModelArgs, train: &[String], test: &[PathBuf], c: f64, templates: Vec<String>) -> Result<serde_json::Value> {
+    let (labels, classes, train_images) = labelled_images("--train", &[], train)?;
+    let (zero_shot_labels, templates) = zero_shot_setup(&labels, templates)?;
+    let templates: Vec<&str> = templates.iter().map(String::as_str).collect();
 
     let mut clip = load_model(model)?;
     let train_embeddings = pollster::block_on(clip.embed_pixels(&preprocess_images(&clip, &train_images)?))?;

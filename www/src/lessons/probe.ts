@@ -140,7 +140,7 @@ export function mountProbe(app: App, path: LessonPath): void {
   path.add({
     key: "probe",
     title: "Zero-shot against a few-shot linear probe",
-    tryThis: "load the labelled example set (lesson above), choose k and press “mark them”, or tick “train” on cards yourself.",
+    tryThis: "load the labelled example set (in the A/B lesson), choose k and press “mark them”, or tick “train” on cards yourself.",
     notice: "the probe learns from k images per label, zero-shot from one sentence per label; the CLIP paper found zero-shot about as good as a 4-shot probe on the same features: text is worth a few examples.",
     body: [
       h(

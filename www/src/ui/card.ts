@@ -15,7 +15,17 @@ export interface CardHandlers {
   onSimilar: () => void;
   /** The visitor made the image a training example of the few-shot probe, or took it out. */
   onTrain: (training: boolean) => void;
+  /** The caption the contrastive lesson pairs with this image was edited. */
+  onCaption: () => void;
+  /** The visitor said what kind of picture it is (photo, drawing, other). */
+  onDomain: () => void;
+  /** "write on it": make a copy with a word drawn onto the image. */
+  onWrite: () => void;
 }
+
+/** What kind of picture an image is, for the distribution-shift lesson. */
+export const DOMAINS = ["photo", "drawing", "other"] as const;
+export type Domain = (typeof DOMAINS)[number];
 
 export class Card {
   readonly element: HTMLElement;
@@ -32,8 +42,10 @@ export class Card {
   private readonly rankBadge: HTMLSpanElement;
   private readonly train: HTMLInputElement;
   private readonly probeLine: HTMLParagraphElement;
+  private readonly captionInput: HTMLInputElement;
+  private readonly domainSelect: HTMLSelectElement;
 
-  constructor(name: string, url: string, example: boolean, handlers: CardHandlers) {
+  constructor(name: string, url: string, example: boolean, handlers: CardHandlers, domain: Domain = "photo") {
     const img = h("img", { src: url, alt: name, loading: "lazy", decoding: "async" });
     img.addEventListener("error", () => img.classList.add("broken"), { once: true });
     this.statusLine = h("p", { class: "card-status", role: "status" });
@@ -60,6 +72,26 @@ export class Card {
       handlers.onTrain(this.train.checked);
     });
     this.probeLine = h("p", { class: "probe-line", "data-testid": "probe-line", hidden: "" });
+    this.captionInput = h("input", {
+      class: "caption",
+      "data-testid": "caption",
+      type: "text",
+      maxlength: "300",
+      "aria-label": `caption of ${name} in the training batch`,
+      title: "The caption this image is paired with in “How CLIP was trained”; empty: its true label's prompt",
+    });
+    this.captionInput.addEventListener("input", handlers.onCaption);
+    this.domainSelect = h(
+      "select",
+      { class: "domain", "data-testid": "domain", "aria-label": `what kind of picture ${name} is` },
+      ...DOMAINS.map((d) => h("option", { value: d, selected: d === domain ? "" : undefined }, d)),
+    );
+    this.domainSelect.addEventListener("change", () => {
+      this.element.dataset.domain = this.domainSelect.value;
+      handlers.onDomain();
+    });
+    const write = h("button", { type: "button", class: "link", "data-testid": "write-on", title: "Make a copy of this image with a word written on it" }, "write on it");
+    write.addEventListener("click", handlers.onWrite);
     this.element = h(
       "article",
       { class: "card", "data-testid": "image-card", "data-name": name, "data-status": "working", "data-example": example ? "true" : undefined },
@@ -73,7 +105,8 @@ export class Card {
           h("header", { class: "card-head" }, h("span", { class: "card-name", title: name }, name), example ? h("span", { class: "tag" }, "example") : null, this.rankBadge, remove),
           this.statusLine,
           h("p", { class: "card-meta" }, this.imageMeta, this.textMeta, " ", this.compareButton, " ", this.similarButton),
-          h("p", { class: "truth-line" }, h("label", {}, "true label: ", this.truth), " ", h("label", { class: "train-label", title: "A training example for the few-shot probe" }, this.train, " train")),
+          h("p", { class: "truth-line" }, h("label", {}, "true label: ", this.truth), " ", h("label", { class: "train-label", title: "A training example for the few-shot probe" }, this.train, " train"), " ", h("label", { title: "What kind of picture this is, for the photos-against-drawings lesson" }, "kind ", this.domainSelect)),
+          h("p", { class: "caption-line" }, h("label", {}, "caption: ", this.captionInput), " ", write),
         ),
       ),
       this.bars.element,
@@ -82,6 +115,30 @@ export class Card {
       this.top,
     );
     this.heatmap.clear();
+    this.element.dataset.domain = domain;
+  }
+
+  /** The caption as typed (empty: the lesson's default). */
+  get caption(): string {
+    return this.captionInput.value.trim();
+  }
+
+  setCaption(text: string): void {
+    this.captionInput.value = text;
+  }
+
+  /** What the caption is when none is typed, shown greyed in the box. */
+  setDefaultCaption(text: string): void {
+    this.captionInput.placeholder = text;
+  }
+
+  get domain(): Domain {
+    return this.domainSelect.value as Domain;
+  }
+
+  setDomain(domain: Domain): void {
+    this.domainSelect.value = domain;
+    this.element.dataset.domain = domain;
   }
 
   /** The labels the true label can be chosen from; keeps the choice when it is still offered. */

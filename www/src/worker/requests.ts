@@ -3,6 +3,15 @@
 // page's ids and the engine's flat arrays; the arithmetic is Rust's.
 
 import type {
+  ContrastParams,
+  ContrastResult,
+  DomainShiftParams,
+  DomainShiftResult,
+  LabelledImage,
+  ShotCurveParams,
+  ShotCurveResult,
+  TemplateCurveParams,
+  TemplateCurveResult,
   ClassifyParams,
   ClassifyResult,
   EmbedParams,
@@ -142,6 +151,58 @@ export function probe(params: ProbeParams): ProbeResult {
     iterations: number;
   };
   return { probs: byId(ids, out.probs, []), iterations: out.iterations, ms: performance.now() - started };
+}
+
+/** The labelled images that have an embedding and one of `labels`: flat embeddings, class indices. */
+function gatherLabelled(labelled: LabelledImage[], labels: string[]) {
+  const kept = labelled.filter((l) => embeddings.has(l.imageId) && labels.includes(l.label));
+  const { flat } = gather(kept.map((l) => l.imageId));
+  return { kept, flat, truth: Uint32Array.from(kept.map((l) => labels.indexOf(l.label))) };
+}
+
+export async function contrast(params: ContrastParams): Promise<ContrastResult> {
+  dropIfSuperseded(params);
+  const engine = loadedEngine();
+  const kept = params.imageIds.map((id, i) => ({ id, caption: params.captions[i] ?? "" })).filter((p) => embeddings.has(p.id));
+  const { flat } = gather(kept.map((p) => p.id));
+  const captions = [...kept.map((p) => p.caption), ...params.negatives];
+  const started = performance.now();
+  const out = JSON.parse(await engine.contrast(flat, kept.length, captions, params.scale)) as Omit<ContrastResult, "imageIds" | "captions" | "ms">;
+  return { ...out, imageIds: kept.map((p) => p.id), captions, ms: performance.now() - started };
+}
+
+export async function shotCurve(params: ShotCurveParams): Promise<ShotCurveResult> {
+  dropIfSuperseded(params);
+  const engine = loadedEngine();
+  const { kept, flat, truth } = gatherLabelled(params.labelled, params.labels);
+  const started = performance.now();
+  const json = await engine.shotCurve(flat, kept.length, truth, params.labels, params.templates, Uint32Array.from(params.shots), params.draws, BigInt(params.seed), params.c);
+  const out = JSON.parse(json) as Omit<ShotCurveResult, "ms" | "curve" | "imageIds"> & { curve: { k: number; mean: number; min: number; max: number; draws: { train: number[]; accuracy: number }[] }[] };
+  const curve = out.curve.map((p) => ({ ...p, draws: p.draws.map((d) => ({ accuracy: d.accuracy, train: d.train.map((i) => kept[i]!.imageId) })) }));
+  return { ...out, curve, imageIds: kept.map((l) => l.imageId), ms: performance.now() - started };
+}
+
+export async function templateCurve(params: TemplateCurveParams): Promise<TemplateCurveResult> {
+  dropIfSuperseded(params);
+  const engine = loadedEngine();
+  const { kept, flat, truth } = gatherLabelled(params.labelled, params.labels);
+  const started = performance.now();
+  const json = await engine.templateCurve(flat, kept.length, truth, params.labels, params.templates, params.greedy);
+  const steps = (JSON.parse(json) as { templates: number[]; accuracy: number; mean_true_prob: number }[]).map((s) => ({
+    ...s,
+    templates: s.templates.map((t) => params.templates[t]!),
+  }));
+  return { greedy: params.greedy, steps, imageIds: kept.map((l) => l.imageId), ms: performance.now() - started };
+}
+
+export async function domainShift(params: DomainShiftParams): Promise<DomainShiftResult> {
+  dropIfSuperseded(params);
+  const engine = loadedEngine();
+  const { kept, flat, truth } = gatherLabelled(params.labelled, params.labels);
+  const domains = kept.map((l) => l.domain ?? "other");
+  const started = performance.now();
+  const json = await engine.domainShift(flat, kept.length, truth, domains, params.labels, params.templates, params.trainDomain, params.draws, BigInt(params.seed), params.c);
+  return { ...(JSON.parse(json) as Omit<DomainShiftResult, "ms" | "imageIds">), imageIds: kept.map((l) => l.imageId), ms: performance.now() - started };
 }
 
 export function presetTop(params: PresetTopParams): PresetTopResult {
