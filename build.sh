@@ -194,27 +194,44 @@ wasm_module() {
   cargo build --profile wasm-release --quiet -p clip --lib --target wasm32-unknown-unknown --no-default-features $features
   bindgen_and_optimise "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/clip.wasm" "$dir"
 }
-# bindgen_and_optimise WASM DIR [WASM_OPT_FLAGS]
+# bindgen_and_optimise WASM DIR [WASM_OPT_FLAGS]: wasm-bindgen now, then wasm-opt in the
+# background: npm's wasm-opt runs on one core for minutes (5 of them for the WebGPU module, cold),
+# while the next module's cargo build can use the other. finish_modules waits for them all.
+OPTIMISING=()
 bindgen_and_optimise() {
   local input="$1" dir="$2"
   shift 2
   rm -rf "$dir"
   wasm-bindgen --target web --out-dir "$dir" --out-name clip "$input"
   if [ "${CLIP_WASM_OPT:-1}" != 0 ]; then
-    local sha cached
-    sha="$(sha256sum "$dir/clip_bg.wasm" | cut -d' ' -f1)"
-    cached="$CARGO_TARGET_DIR/wasm-opt-cache/$sha.wasm"
-    if [ ! -f "$cached" ]; then
-      say "optimising $dir/clip_bg.wasm with wasm-opt -O3 ($(www/node_modules/.bin/wasm-opt --version | head -n1); a few minutes, cached)"
-      mkdir -p "$(dirname "$cached")"
-      www/node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-        --enable-sign-ext --enable-mutable-globals --enable-reference-types "$@" \
-        "$dir/clip_bg.wasm" -o "$cached.tmp"
-      mv "$cached.tmp" "$cached"
-    fi
-    cp "$cached" "$dir/clip_bg.wasm"
+    optimise "$dir" "$@" &
+    OPTIMISING+=("$!:$dir")
+  else
+    OPTIMISING+=(":$dir")
   fi
-  say "wasm module $dir: $(stat -c %s "$dir/clip_bg.wasm" | awk '{printf "%.1f MB", $1/1e6}'), $(gzip -9 -c "$dir/clip_bg.wasm" | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzipped"
+}
+optimise() {
+  local dir="$1" sha cached
+  shift
+  sha="$(sha256sum "$dir/clip_bg.wasm" | cut -d' ' -f1)"
+  cached="$CARGO_TARGET_DIR/wasm-opt-cache/$sha.wasm"
+  if [ ! -f "$cached" ]; then
+    say "optimising $dir/clip_bg.wasm with wasm-opt -O3 ($(www/node_modules/.bin/wasm-opt --version | head -n1); a few minutes, cached)"
+    mkdir -p "$(dirname "$cached")"
+    www/node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+      --enable-sign-ext --enable-mutable-globals --enable-reference-types "$@" \
+      "$dir/clip_bg.wasm" -o "$cached.$BASHPID.tmp"
+    mv "$cached.$BASHPID.tmp" "$cached"
+  fi
+  cp "$cached" "$dir/clip_bg.wasm"
+}
+finish_modules() {
+  local job pid dir
+  for job in "${OPTIMISING[@]}"; do
+    pid="${job%%:*}" dir="${job#*:}"
+    if [ -n "$pid" ] && ! wait "$pid"; then die "wasm-opt failed on $dir/clip_bg.wasm"; fi
+    say "wasm module $dir: $(stat -c %s "$dir/clip_bg.wasm" | awk '{printf "%.1f MB", $1/1e6}'), $(gzip -9 -c "$dir/clip_bg.wasm" | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzipped"
+  done
 }
 # The threaded CPU module: std rebuilt with atomics (nightly's -Z build-std), shared memory up to
 # 4 GiB, its own target directory (other flags, other toolchain). Needs a nightly toolchain with
@@ -245,6 +262,7 @@ say "building the wasm modules (WebGPU, CPU, CPU on threads; simd128; slow the f
 wasm_module "--features wgpu" www/pkg
 wasm_module "--features cpu" www/pkg-cpu
 threads_module www/pkg-threads
+finish_modules
 
 # --- the page -----------------------------------------------------------------------------------
 mkdir -p "$OUT"

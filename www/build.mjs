@@ -12,7 +12,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, r
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants as zlib } from "node:zlib";
-import { ISOLATION } from "./http-policy.mjs";
+import { stamp } from "./stamp.mjs";
 
 const root = dirname(fileURLToPath(import.meta.url));
 const option = (name) => {
@@ -50,8 +50,9 @@ mkdirSync(join(dist, "pkg"), { recursive: true });
 
 await build({
   absWorkingDir: root,
-  // isolation-worker.js: the service worker that isolates the page on hosts that send no headers.
-  entryPoints: { main: "src/main.ts", worker: "src/worker.ts", "isolation-worker": "src/isolation-worker.ts" },
+  // The service worker (offline copy, isolation) is bundled last, by stamp.mjs, once every file
+  // it lists is in place.
+  entryPoints: { main: "src/main.ts", worker: "src/worker.ts" },
   outdir: dist,
   bundle: true,
   format: "esm",
@@ -62,12 +63,11 @@ await build({
   legalComments: "none",
   // The wasm-bindgen glue; tsconfig maps the same names for the type checker.
   alias: { "clip-wasm": modules[0].glue, "clip-wasm-cpu": modules[1].glue },
-  define: { THREADS_MODULE: String(threaded), ISOLATION_HEADERS: JSON.stringify(ISOLATION) },
+  define: { THREADS_MODULE: String(threaded) },
   logLevel: "info",
 });
 
-cpSync(join(root, "index.html"), join(dist, "index.html"));
-cpSync(join(root, "style.css"), join(dist, "style.css"));
+for (const file of ["index.html", "style.css", "manifest.webmanifest", "icon.svg"]) cpSync(join(root, file), join(dist, file));
 // Brotli at quality 11 beside each module (3.0 MB against 4.7 MB gzipped for the WebGPU one), for
 // hosts that serve precompressed files (serve.mjs, nginx's brotli_static, ...). It takes about
 // 40 s, so it is kept beside the module under its hash and redone only for a new module.
@@ -102,4 +102,5 @@ if (model !== undefined) {
 if (!existsSync(join(dist, "models", "default", "manifest.json"))) {
   console.warn("build: no model bundle at public/models/default/ (the page will say it cannot fetch the model)");
 }
-console.log(`build: wrote ${dist}`);
+const offline = await stamp(dist, { minify: !dev });
+console.log(`build: wrote ${dist}; its service worker keeps ${offline.files} files (${(offline.bytes / 1e6).toFixed(1)} MB) offline`);

@@ -7,6 +7,7 @@ export const TYPES = {
   ".mjs": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
   ".json": "application/json",
+  ".webmanifest": "application/manifest+json",
   ".map": "application/json",
   ".wasm": "application/wasm",
   ".bpk": "application/octet-stream",

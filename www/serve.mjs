@@ -21,7 +21,7 @@ const port = Number(positional[1] ?? 8080);
 const isolation = process.argv.includes("--no-isolation") ? {} : ISOLATION;
 
 /** Text and code compress well (the 21 MB wasm module: 3.3 MB precompressed brotli, 5.3 MB gzip); images and quantized weights do not. */
-const COMPRESSIBLE = new Set([".html", ".js", ".mjs", ".css", ".json", ".map", ".wasm", ".svg", ".txt"]);
+const COMPRESSIBLE = new Set([".html", ".js", ".mjs", ".css", ".json", ".map", ".wasm", ".svg", ".txt", ".webmanifest"]);
 /** Compressed copies by file, encoding and mtime: each is made once, as a static host's would be. */
 const compressed = new Map();
 

@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -60,9 +60,9 @@ after(() => {
   server?.kill();
 });
 
-/** www/serve.mjs serving `root` on a free port: the process and its URL. */
-async function serve(root, ...options) {
-  const process_ = spawn(process.execPath, [join(repo, "www", "serve.mjs"), root, "0", ...options], { stdio: ["ignore", "pipe", "inherit"] });
+/** www/serve.mjs serving `root` on a free port (or `port`): the process and its URL. */
+async function serve(root, { port = 0, options = [] } = {}) {
+  const process_ = spawn(process.execPath, [join(repo, "www", "serve.mjs"), root, String(port), ...options], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((resolveUrl, reject) => {
     let out = "";
     process_.stdout.on("data", (chunk) => {
@@ -370,7 +370,7 @@ for (const mode of ["webgpu", "cpu"]) {
       const labels = ["cat", "dog", "rocket", "a tabby cat"];
       const templates = ["a photo of a {}.", "a blurry photo of a {}."];
       // The same page from a host that sends no isolation headers, as GitHub Pages does.
-      const { server: plainServer, url: plainUrl } = await serve(DIST, "--no-isolation");
+      const { server: plainServer, url: plainUrl } = await serve(DIST, { options: ["--no-isolation"] });
       t.after(() => plainServer.kill());
       const threads = /CPU \(burn-flex, wasm SIMD, \d+ threads\)/;
       // isolated: serve.mjs's headers. static host: none; the page reloads once under its service
@@ -407,7 +407,8 @@ for (const mode of ["webgpu", "cpu"]) {
         } else {
           view = await open(t, run.query ?? "", { base: run.base, before: watch, waitUntil: "commit" });
           assert.equal(loads, run.loads, `${run.name}: page loads`);
-          assert.equal(await view.evaluate(() => navigator.serviceWorker.controller !== null), run.name === "static host", `${run.name}: under the service worker`);
+          // (Isolated hosts have it too, since the earlier tests' visits: it keeps the page offline.)
+          if (run.name === "static host") assert.ok(await view.evaluate(() => navigator.serviceWorker.controller !== null), `${run.name}: under the service worker`);
         }
         assert.equal(await view.evaluate(() => self.crossOriginIsolated), run.isolated, `${run.name}: crossOriginIsolated`);
         assert.deepEqual(modules, [run.module], `${run.name}: wasm modules fetched`);
@@ -1100,6 +1101,16 @@ for (const mode of ["webgpu", "cpu"]) {
       assert.equal(await page.locator('[data-testid="shots-result"] svg.plot polyline').count(), 1);
       assert.match(await page.locator('[data-testid="shots-verdict"]').textContent(), /zero-shot/i);
       await page.locator("section.shots").screenshot({ path: join(RESULTS, `lesson-shots-${mode}.png`) });
+      // The plot as a file of its own: the same line, its legend, on white; and as a PNG.
+      const svg = await downloaded(page, '[data-testid="shots-result"] [data-testid="plot-svg"]');
+      const shownLine = await page.locator('[data-testid="shots-result"] svg.plot polyline').getAttribute("points");
+      assert.ok(svg.startsWith("<svg") && svg.includes('xmlns="http://www.w3.org/2000/svg"'), svg.slice(0, 100));
+      assert.ok(svg.includes(`points="${shownLine}"`), "the saved plot has the page's line");
+      assert.match(svg, /linear probe: mean, and min–max over the draws/);
+      const [png] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="shots-result"] [data-testid="plot-png"]')]);
+      const pngBytes = await readFile(await png.path());
+      assert.deepEqual([...pngBytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "a PNG file");
+      assert.ok(pngBytes.readUInt32BE(16) >= 800, "at twice the plot's size");
       // Bad input: one sentence, nothing lost.
       await page.fill('[data-testid="shots-draws"]', "0");
       await page.click('[data-testid="shots-run"]');
@@ -1201,6 +1212,235 @@ for (const mode of ["webgpu", "cpu"]) {
       await page.waitForFunction(() => /does not fit across this image/.test(document.querySelector('[data-testid="write-message"]').textContent), null, { timeout: WORK_MS });
       assert.equal(await page.locator(`[data-testid="image-card"][data-name^="apple-1 + "]`).count(), 1, "no second copy");
       await assertBackend(page);
+    });
+
+    /** Click `selector` and return the text of the file the page hands over. */
+    async function downloaded(page, selector) {
+      const [file] = await Promise.all([page.waitForEvent("download", { timeout: WORK_MS }), page.click(selector)]);
+      return readFile(await file.path(), "utf8");
+    }
+
+    /** A CSV file's rows (RFC 4180: quoted cells may hold commas, quotes and line breaks). */
+    function parseCsv(text) {
+      const rows = [[]];
+      let cell = "";
+      let quoted = false;
+      for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (quoted) {
+          if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
+          else if (c === '"') quoted = false;
+          else cell += c;
+        } else if (c === '"') quoted = true;
+        else if (c === ",") rows.at(-1).push(cell), (cell = "");
+        else if (c === "\r" && text[i + 1] === "\n") rows.at(-1).push(cell), (cell = ""), rows.push([]), i++;
+        else cell += c;
+      }
+      rows.pop(); // after the last line break
+      return rows;
+    }
+
+    test("download results: CSV and JSON hold the CLI's probabilities and cosines, per template where the heat map is open", { timeout: TEST_MS }, async (t) => {
+      const page = await open(t);
+      await page.setInputFiles('[data-testid="file-input"]', [join(IMAGES, "chelsea.png"), join(IMAGES, "coffee.png")]);
+      // A label with a comma and one a spreadsheet would read as a formula.
+      const labels = ["cat", "cup, of coffee", "=rocket"];
+      const templates = ["a photo of a {}.", "a drawing of a {}."];
+      await setList(page, "label", labels);
+      await setList(page, "template", templates);
+      await waitForCard(page, "chelsea.png", labels, templates);
+      await waitForCard(page, "coffee.png", labels, templates);
+      await card(page, "chelsea.png").locator('[data-testid="truth"]').selectOption("cat");
+      await card(page, "chelsea.png").locator('[data-testid="heatmap"] summary').click();
+      const json = JSON.parse(await downloaded(page, '[data-testid="export-json"]'));
+      assert.deepEqual(json.labels, labels);
+      assert.deepEqual(json.templates, templates);
+      const expected = await cli(join(IMAGES, "chelsea.png"), labels, templates, ["--per-template"]);
+      const coffeeCli = (await cli(join(IMAGES, "coffee.png"), labels, templates)).results[0];
+      const chelsea = json.results.find((r) => r.image === "chelsea.png");
+      const coffee = json.results.find((r) => r.image === "coffee.png");
+      assertClose(chelsea.probs, expected.results[0].probs, "chelsea.png probs");
+      assertClose(chelsea.cosine, expected.results[0].cosine, "chelsea.png cosine");
+      assertClose(coffee.probs, coffeeCli.probs, "coffee.png probs");
+      assertClose(coffee.cosine, coffeeCli.cosine, "coffee.png cosine");
+      assert.equal(chelsea.true_label, "cat");
+      assert.equal(coffee.true_label, null);
+      assert.equal(chelsea.per_template.length, 2, "the open heat map's numbers");
+      chelsea.per_template.forEach((row, i) => assertClose(row, expected.results[0].per_template[i], `chelsea.png template ${i}`));
+      assert.equal(coffee.per_template, undefined, "a closed heat map exports no per-template numbers");
+      const ready = await page.locator('[data-testid="image-card"][data-status="ready"]').count();
+      assert.equal(json.results.length, ready, "every classified image");
+
+      const rows = parseCsv(await downloaded(page, '[data-testid="export-csv"]'));
+      assert.deepEqual(rows[0], ["image", "true_label", "label", "probability", "cosine", "rank", ...templates.map((t) => `probability with "${t}"`)]);
+      assert.equal(rows.length, 1 + ready * labels.length, "one row per image and label");
+      const csvChelsea = rows.filter((r) => r[0] === "chelsea.png");
+      assert.deepEqual(csvChelsea.map((r) => r[2]), ["cat", "cup, of coffee", "'=rocket"], "labels as text, never formulas");
+      csvChelsea.forEach((r, l) => {
+        assert.equal(r[1], "cat");
+        assert.equal(Number(r[3]), chelsea.probs[l], "the CSV's probability is the JSON's, digit for digit");
+        assert.equal(Number(r[4]), chelsea.cosine[l]);
+        assert.equal(Number(r[6]), chelsea.per_template[0][l]);
+      });
+      assert.deepEqual(rows.filter((r) => r[0] === "coffee.png").map((r) => r[6]), ["", "", ""]);
+      await page.locator("section.share").screenshot({ path: join(RESULTS, `classroom-${mode}.png`) });
+      // Nothing scored with the current labels: a sentence, no file.
+      await setList(page, "label", ["|"]);
+      await page.locator('[data-testid="error"]').waitFor({ state: "visible", timeout: WORK_MS });
+      await page.click('[data-testid="export-csv"]');
+      assert.match(await page.locator('[data-testid="export-status"]').textContent(), /no classified images to export yet/);
+      await assertBackend(page);
+    });
+
+    test("a session saved with 30 images opens in a fresh browser with every value; a broken, oversized or hostile file changes nothing", { timeout: TEST_MS * 2 }, async (t) => {
+      if (mode !== "cpu") return t.skip("the session file is the same on both backends; the CPU run is quicker");
+      const page = await open(t);
+      await loadSet(page, "domains"); // 25 images with labels and kinds, and the 4 example photos
+      await page.setInputFiles('[data-testid="file-input"]', join(IMAGES, "chelsea.png"));
+      await waitForCard(page, "chelsea.png", null, null);
+      assert.equal(await page.locator('[data-testid="image-card"]').count(), 30);
+      const chelsea = card(page, "chelsea.png");
+      await chelsea.locator('[data-testid="truth"]').selectOption("cat");
+      await chelsea.locator('[data-testid="caption"]').fill("a ginger cat, on a rug");
+      await chelsea.locator('[data-testid="domain"]').selectOption("other");
+      await chelsea.locator('[data-testid="train"]').check();
+      await page.locator('[data-testid="image-card"][data-name="cup-drawing-1.png"] [data-testid="train"]').check();
+      await setList(page, "template", ["a photo of a {}.", "a drawing of a {}.", "a {} on a plain background."]);
+      await page.locator('[data-testid="template-toggle"]').nth(1).uncheck();
+      await page.locator('[data-testid="scale"]').fill("420");
+      await page.fill('[data-testid="shots-draws"]', "7");
+      await page.fill('[data-testid="shots-seed"]', "3");
+      await page.selectOption('[data-testid="contrast-view"]', "text_to_image");
+      await page.selectOption('[data-testid="shift-train"]', "photo");
+      await page.fill('[data-testid="extra-label"]', "kitten");
+      const first = JSON.parse(await downloaded(page, '[data-testid="session-save"]'));
+      assert.equal(first.images.length, 30);
+      const sessionFile = join(await mkdtemp(join(tmpdir(), "clip-session-")), "class.json");
+      await writeFile(sessionFile, JSON.stringify(first));
+
+      // A fresh browser (profile) opens it.
+      const profile2 = await mkdtemp(join(tmpdir(), "clip-www-chromium-"));
+      const other = await chromium.launchPersistentContext(profile2, { executablePath: CHROMIUM, headless: true, viewport: { width: 1360, height: 1000 }, args: ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+      t.after(async () => {
+        await other.close();
+        await rm(profile2, { recursive: true, force: true });
+      });
+      const fresh = await other.newPage();
+      await fresh.goto(`${baseUrl}?backend=cpu`);
+      await fresh.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      await fresh.setInputFiles('[data-testid="session-input"]', sessionFile);
+      await fresh.waitForFunction(() => document.querySelectorAll('[data-testid="image-card"][data-status="ready"]').length === 30, null, { timeout: WORK_MS });
+      assert.match(await fresh.locator('[data-testid="session-status"]').textContent(), /Opened class\.json: 30 images/);
+      const values = async (p) => ({
+        labels: await p.locator('[data-testid="label-input"]').evaluateAll((els) => els.map((e) => e.value)),
+        templates: await p.locator('[data-testid="template-input"]').evaluateAll((els) => els.map((e) => e.value)),
+        ticks: await p.locator('[data-testid="template-toggle"]').evaluateAll((els) => els.map((e) => e.checked)),
+        scale: await p.locator('[data-testid="scale"]').inputValue(),
+        lessons: await p.locator("[data-keep]").evaluateAll((els) => els.map((e) => [e.id, e.type === "checkbox" ? e.checked : e.value])),
+        cards: await p.locator('[data-testid="image-card"]').evaluateAll((els) =>
+          els.map((e) => [e.dataset.name, e.dataset.truth, e.querySelector('[data-testid="caption"]').value, e.dataset.domain, e.dataset.training, e.dataset.example ?? ""]).sort(),
+        ),
+      });
+      const before = await values(page);
+      assert.deepEqual(await values(fresh), before, "every value as it was saved");
+      assert.deepEqual(before.ticks, [true, false, true]);
+      assert.ok(before.lessons.some(([id, v]) => id === "shots-draws" && v === "7"));
+      // Saved again, the file is the same: images byte for byte, in order, with every field.
+      const second = JSON.parse(await downloaded(fresh, '[data-testid="session-save"]'));
+      assert.deepEqual({ ...second, saved: null }, { ...first, saved: null });
+      // The images went through the decoder: a restored card scores as the CLI does.
+      const labels = await fresh.locator('[data-testid="label-input"]').evaluateAll((els) => els.map((e) => e.value));
+      const scale = await fresh.getAttribute('[data-testid="scale"]', "data-scale");
+      assert.equal(scale, await page.getAttribute('[data-testid="scale"]', "data-scale"), "the visitor's τ");
+      const expected = await cli(join(IMAGES, "chelsea.png"), labels, ["a photo of a {}.", "a {} on a plain background."], ["--scale", scale]);
+      assertMatchesCli(await bars(card(fresh, "chelsea.png")), labels, expected.results[0], "the restored chelsea.png");
+
+      // Bad files: one sentence each, and the session stays as it is.
+      const dir = dirname(sessionFile);
+      const bad = {
+        "not-json.json": "{ this is not json",
+        "unknown-field.json": JSON.stringify({ ...first, images: first.images.slice(0, 1), script: "<img src=x onerror=alert(1)>" }),
+        "bad-base64.json": JSON.stringify({ ...first, images: [{ ...first.images[0], data: "%%%not base64%%%" }] }),
+        "wrong-format.json": JSON.stringify({ ...first, format: "something-else" }),
+        "bad-settings.json": JSON.stringify({ ...first, settings: "v=1&l=" + "x".repeat(400) }),
+        "too-big.json": " ".repeat(64 * 1024 * 1024 + 1),
+      };
+      for (const [name, text] of Object.entries(bad)) {
+        await writeFile(join(dir, name), text);
+        await fresh.setInputFiles('[data-testid="session-input"]', join(dir, name));
+        const error = fresh.locator('[data-testid="error"]');
+        await fresh.waitForFunction((n) => document.querySelector('[data-testid="error"]').textContent.includes(n), name, { timeout: WORK_MS });
+        const message = await error.textContent();
+        assert.ok(message.startsWith(`The file ${name} was not opened, and your session is unchanged: `) && message.endsWith("."), message);
+        assert.doesNotMatch(message, /\.\s+\S/, `${name}: one sentence`);
+        assert.deepEqual(await values(fresh), before, `${name}: the session is unchanged`);
+      }
+    });
+
+    test("offline after one visit: the page, its module, the model and the example sets; a new deploy replaces every cached file", { timeout: TEST_MS * 2 }, async (t) => {
+      if (mode !== "cpu") return t.skip("the service worker is the same on both backends; the CPU run is quicker");
+      // A deploy of its own, on an origin of its own, so its worker starts from nothing.
+      const site = await mkdtemp(join(tmpdir(), "clip-offline-"));
+      await cp(DIST, site, { recursive: true, dereference: true });
+      let host = await serve(site);
+      const port = new URL(host.url).port;
+      t.after(() => host.server.kill());
+      const page = await open(t, "", { base: host.url });
+      await page.waitForSelector("body[data-offline]", { timeout: WORK_MS });
+      assert.equal(await page.getAttribute("body", "data-offline"), "ready", await page.textContent('[data-testid="offline-status"]'));
+      assert.match(await page.textContent('[data-testid="offline-status"]'), /Saved on this device for offline use \([\d.]+ MB of page/);
+
+      // The network gone: the host stopped, the browser offline.
+      host.server.kill();
+      await context.setOffline(true);
+      const offline = await open(t, "", { base: host.url });
+      assert.ok(await offline.locator('[data-testid="connection"]').isVisible(), "the page says it is offline");
+      await offline.waitForFunction(() => [...document.querySelectorAll('[data-testid="image-card"][data-example]')].filter((c) => c.dataset.status === "ready").length === 4, null, { timeout: WORK_MS });
+      const labels = JSON.parse(await offline.locator('[data-testid="image-card"][data-name="chelsea.jpg"]').getAttribute("data-labels"));
+      const templates = JSON.parse(await offline.locator('[data-testid="image-card"][data-name="chelsea.jpg"]').getAttribute("data-templates"));
+      const expected = await cli(join(site, "examples", "chelsea.jpg"), labels, templates);
+      assertMatchesCli(await bars(offline.locator('[data-testid="image-card"][data-name="chelsea.jpg"]')), labels, expected.results[0], "chelsea.jpg offline");
+      await offline.locator('[data-testid="load-labelled"]').first().click();
+      await offline.waitForFunction(() => document.querySelectorAll('[data-testid="image-card"][data-status="ready"]').length >= 34, null, { timeout: WORK_MS });
+      await context.setOffline(false);
+
+      // A new deploy: two files change, the worker is stamped anew; the next visit has it all.
+      await writeFile(join(site, "style.css"), (await readFile(join(site, "style.css"), "utf8")) + "\n/* deploy 2 */\n");
+      await writeFile(join(site, "index.html"), (await readFile(join(site, "index.html"), "utf8")).replace("<title>", '<meta name="deploy" content="2" />\n    <title>'));
+      await run(process.execPath, [join(repo, "www", "stamp.mjs"), site]);
+      host = await serve(site, { port });
+      const updated = await open(t, "", { base: host.url });
+      assert.equal(await updated.getAttribute('meta[name="deploy"]', "content"), "2", "the new deploy's page");
+      await updated.waitForSelector("body[data-offline=ready]", { timeout: WORK_MS });
+      const cached = await updated.evaluate(async () => {
+        const hex = async (r) => Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", await r.arrayBuffer())), (b) => b.toString(16).padStart(2, "0")).join("");
+        const out = {};
+        for (const key of (await caches.keys()).filter((k) => k.startsWith("clip-site-"))) {
+          const cache = await caches.open(key);
+          for (const request of await cache.keys()) out[`${key} ${new URL(request.url).pathname.slice(1)}`] = await hex(await cache.match(request));
+        }
+        return out;
+      });
+      const names = Object.keys(cached);
+      const versions = new Set(names.map((n) => n.split(" ")[0]));
+      assert.equal(versions.size, 1, `one deploy's cache: ${[...versions].join(", ")}`);
+      const { createHash } = await import("node:crypto");
+      for (const name of names) {
+        const path = name.split(" ")[1];
+        assert.equal(cached[name], createHash("sha256").update(await readFile(join(site, path))).digest("hex"), `${path}: the cached copy is the new deploy's`);
+      }
+      for (const path of ["index.html", "style.css", "main.js", "worker.js", "pkg/clip_cpu_bg.wasm", "examples/labelled/labelled.json"]) {
+        assert.ok(names.some((n) => n.endsWith(` ${path}`)), `${path} is kept`);
+      }
+      // A damaged cached file is not served: it is fetched again.
+      await updated.evaluate(async () => {
+        const key = (await caches.keys()).find((k) => k.startsWith("clip-site-"));
+        await (await caches.open(key)).put(new URL("style.css", location.href).href, new Response("body { display: none }", { headers: { "content-type": "text/css" } }));
+      });
+      const again = await open(t, "", { base: host.url });
+      assert.ok(await again.locator("h1").isVisible(), "the damaged style sheet was not used");
+      const restored = await again.evaluate(async () => (await (await caches.match(new URL("style.css", location.href).href)).text()).includes("deploy 2"));
+      assert.ok(restored, "the good copy replaced the damaged one");
     });
 
     test("screenshot", { timeout: TEST_MS }, async (t) => {

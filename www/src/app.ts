@@ -28,7 +28,20 @@ export interface Item {
   /** Where the image came from: "write on it" copies name their original. */
   derivedFrom?: { item: Item; text: string };
   /** The gallery's last zero-shot answer for this image (labels in the editor's order). */
-  zeroShot: { labels: string[]; probs: number[] } | null;
+  zeroShot: ZeroShot | null;
+}
+
+/** One image's zero-shot answer, as Rust gave it. */
+export interface ZeroShot {
+  /** As typed in the editor (what lessons compare with `labelValues()`). */
+  labels: string[];
+  /** As Rust echoed them: the classes and templates the numbers are for. */
+  classes: string[];
+  templates: string[];
+  probs: number[];
+  cosine: number[];
+  /** Each template's own probabilities, `[template][label]`. */
+  perTemplate: number[][] | null;
 }
 
 /** Why the engine stopped, for the gallery to mark its cards. */
@@ -80,8 +93,9 @@ type Listener<E extends keyof Events> = (value: Events[E]) => void;
 export interface Shareable {
   /** Add this part's settings to a state about to become a link. Parts save in mount order. */
   save(state: PageState): void;
-  /** Apply a link's settings: only the fields the link has. */
-  restore(state: PageState): void;
+  /** Apply a link's settings: only the fields the link has. `whole` (a session file): the state
+   * is complete, so a field it lacks goes back to its default. */
+  restore(state: PageState, whole?: boolean): void;
 }
 
 /** The engine as the page sees it: typed calls to the worker. */

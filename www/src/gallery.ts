@@ -81,6 +81,11 @@ export class Gallery {
     if (this.app.subject === item) this.app.setSubject(this.app.nextSubject());
   }
 
+  /** Empty the gallery (a session is being opened in its place). */
+  removeAll(): void {
+    for (const item of [...this.app.items]) this.remove(item);
+  }
+
   private remove(item: Item): void {
     const items = this.app.items;
     const index = items.indexOf(item);
@@ -144,7 +149,14 @@ export class Gallery {
       const scores = result.scores[item.id];
       if (!scores || !app.items.includes(item)) continue;
       item.card.setScores(result.labels, result.templates, scores.probs, scores.cosine, result, app.tau, scores.per_template);
-      item.zeroShot = { labels, probs: scores.probs };
+      item.zeroShot = {
+        labels,
+        classes: result.labels,
+        templates: result.templates,
+        probs: scores.probs,
+        cosine: scores.cosine,
+        perTemplate: scores.per_template ?? null,
+      };
       item.card.setStale(false);
       item.card.setStatus("ready");
     }

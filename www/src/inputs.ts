@@ -1,24 +1,27 @@
 // Ways in for images: the file picker, drag and drop, paste, a webcam snapshot, and the example
-// photos the page opens with. Each one hands a Blob to the gallery; nothing leaves the browser.
+// photos the page opens with. Each one hands a Blob to the gallery (a dropped session file goes to
+// session.ts); nothing leaves the browser.
 
 import { type App, messageOf } from "./app";
 import type { Gallery } from "./gallery";
+import { isSessionFile } from "./session";
 import { byId, h } from "./ui/dom";
 
 const EXAMPLES = ["chelsea.jpg", "astronaut.jpg", "coffee.jpg", "rocket.jpg"];
 
-export function mountInputs(app: App, gallery: Gallery): void {
+/** `openSession`: what a session file dropped on the page goes to (session.ts). */
+export function mountInputs(app: App, gallery: Gallery, openSession: (file: File) => Promise<void>): void {
   const fileInput = byId<HTMLInputElement>("file-input");
   fileInput.addEventListener("change", () => {
     for (const file of fileInput.files ?? []) gallery.add(file.name, file);
     fileInput.value = "";
   });
-  acceptDrops(gallery);
+  acceptDrops(gallery, openSession);
   acceptPastes(gallery);
   mountWebcam(app, gallery);
 }
 
-function acceptDrops(gallery: Gallery): void {
+function acceptDrops(gallery: Gallery, openSession: (file: File) => Promise<void>): void {
   let depth = 0;
   document.addEventListener("dragenter", (e) => {
     if (!e.dataTransfer?.types.includes("Files")) return;
@@ -38,7 +41,10 @@ function acceptDrops(gallery: Gallery): void {
     const files = e.dataTransfer?.files;
     if (!files || files.length === 0) return;
     e.preventDefault();
-    for (const file of files) gallery.add(file.name, file);
+    for (const file of files) {
+      if (isSessionFile(file)) void openSession(file);
+      else gallery.add(file.name, file);
+    }
   });
 }
 

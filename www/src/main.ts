@@ -8,7 +8,6 @@ import { Engine } from "./engine";
 import { ErrorBanner } from "./errors";
 import { Gallery } from "./gallery";
 import { loadExamples, mountInputs } from "./inputs";
-import { reloadIsolated } from "./isolation";
 import { mountAB } from "./lessons/ab";
 import { mountContrast } from "./lessons/contrast";
 import { mountEnsemble } from "./lessons/ensemble";
@@ -23,6 +22,9 @@ import { mountTemplates } from "./lessons/templates";
 import { mountTypographic } from "./lessons/typographic";
 import { mountWording } from "./lessons/wording";
 import { mountZeroShot } from "./lessons/zero-shot";
+import { keepOffline, startServiceWorker } from "./offline";
+import { mountExport } from "./export";
+import { mountSession } from "./session";
 import { mountShare } from "./share";
 
 const app = new App();
@@ -33,7 +35,8 @@ const engine = new Engine(app);
 // The core loop: labels and templates in, images in, bars out.
 mountEditors(app);
 const gallery = new Gallery(app);
-mountInputs(app, gallery);
+const openSession = mountSession(app, gallery);
+mountInputs(app, gallery, openSession);
 
 // The lessons, in the paper's order. Their settings enter the link in this order too, after
 // the editors' (the templates lesson shortens a link to its preset).
@@ -52,15 +55,18 @@ mountShots(app, path, gallery);
 mountShift(app, path, gallery);
 mountTypographic(app, path, gallery);
 const restoreLink = mountShare(app);
+mountExport(app);
 
 // ?debug=hooks: the browser tests reach the worker's test hooks through this.
 if (app.params.get("debug") === "hooks") {
   (window as unknown as { clipDebug: object }).clipDebug = { loseDevice: () => app.call("loseDevice", {}) };
 }
 
-// On a host that sends no isolation headers the page first reloads under its service worker
-// (isolation.ts), so that the CPU path may run on threads; nothing is started before that.
-if (!(await reloadIsolated(app.params))) {
+// The service worker first (offline.ts): a new deploy is taken, or on a host that sends no
+// isolation headers the page reloads under it so that the CPU path may run on threads, before
+// anything is started. Once a model answers, the worker stores the rest of the page for offline use.
+if (!(await startServiceWorker(app.params))) {
+  app.on("ready", () => void keepOffline());
   engine.start();
   restoreLink();
   void loadExamples(app, gallery);

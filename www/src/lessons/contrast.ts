@@ -21,7 +21,7 @@ const VIEWS: { value: View; text: string }[] = [
 
 export function mountContrast(app: App, path: LessonPath, gallery: Gallery): void {
   const channel = new Channel(app, "contrast");
-  const view = h("select", { id: "contrast-view", "data-testid": "contrast-view" }, ...VIEWS.map((v) => h("option", { value: v.value }, v.text)));
+  const view = h("select", { id: "contrast-view", "data-keep": "", "data-testid": "contrast-view" }, ...VIEWS.map((v) => h("option", { value: v.value }, v.text)));
   const negativeButton = h("button", { type: "button", class: "button secondary", "data-testid": "contrast-negative" }, "Add a hard negative");
   const clearNegatives = h("button", { type: "button", class: "link", hidden: "" }, "remove the negatives");
   const result = h("div", { class: "contrast-result", "data-testid": "contrast-result" }, h("p", { class: "muted" }, "Waiting for images."));

@@ -7,8 +7,8 @@ import { type App, Channel, messageOf } from "../app";
 import type { Gallery } from "../gallery";
 import { labelledSetButton } from "../inputs";
 import type { TemplateCurveResult } from "../protocol";
-import { h, milliseconds, percent, sentence } from "../ui/dom";
-import { legend, plot } from "../ui/plot";
+import { download, h, milliseconds, percent, sentence } from "../ui/dom";
+import { legend, plot, plotDownloads } from "../ui/plot";
 import type { LessonPath } from "./path";
 
 export function mountEnsemble(app: App, path: LessonPath, gallery: Gallery): void {
@@ -73,12 +73,14 @@ export function mountEnsemble(app: App, path: LessonPath, gallery: Gallery): voi
     result.dataset.images = JSON.stringify(app.namesOf(inOrder.imageIds));
     result.dataset.greedy = JSON.stringify(selected.steps);
     const picks = selected.steps[best]!.templates;
+    const entries = [
+      { name: "templates added in the listed order", tone: "s-zero" },
+      { name: "greedy: each step adds the template that helps most", tone: "s-probe" },
+    ];
     result.replaceChildren(
       svg,
-      legend([
-        { name: "templates added in the listed order", tone: "s-zero" },
-        { name: "greedy: each step adds the template that helps most", tone: "s-probe" },
-      ]),
+      legend(entries),
+      plotDownloads(svg, entries, "clip-template-curve", download),
       h(
         "p",
         { "data-testid": "ensemble-verdict" },

@@ -11,7 +11,7 @@ import type { LessonPath } from "./path";
 
 export function mountLabelSet(app: App, path: LessonPath): void {
   const bars = { before: new BarList("bars compact"), after: new BarList("bars compact") };
-  const extra = h("input", { id: "extra-label", "data-testid": "extra-label", type: "text", value: "tabby cat", spellcheck: "false", autocomplete: "off" });
+  const extra = h("input", { id: "extra-label", "data-keep": "", "data-testid": "extra-label", type: "text", value: "tabby cat", spellcheck: "false", autocomplete: "off" });
   const verdict = h("p", { id: "labelset-verdict", class: "compare-verdict", "data-testid": "labelset-verdict" });
   let generation = 0;
   let debounce: ReturnType<typeof setTimeout> | undefined;

@@ -9,7 +9,7 @@ import { bestIndex, h, milliseconds, percent, sentence } from "../ui/dom";
 import type { LessonPath } from "./path";
 
 export function mountProbe(app: App, path: LessonPath): void {
-  const k = h("select", { id: "probe-k", "data-testid": "probe-k" }, ...["1", "2", "4", "8"].map((n) => h("option", { selected: n === "4" ? "" : undefined }, n)));
+  const k = h("select", { id: "probe-k", "data-keep": "", "data-testid": "probe-k" }, ...["1", "2", "4", "8"].map((n) => h("option", { selected: n === "4" ? "" : undefined }, n)));
   const pick = h("button", { id: "probe-pick", type: "button", class: "button secondary", "data-testid": "probe-pick" }, "mark them");
   const untick = h("button", { id: "probe-clear", type: "button", class: "link" }, "untick all");
   const c = h("input", { id: "probe-c", "data-testid": "probe-c", type: "number", value: "1", min: "0", step: "any", inputmode: "decimal" });
@@ -132,8 +132,9 @@ export function mountProbe(app: App, path: LessonPath): void {
       const value = Number(c.value);
       if (value > 0 && Number.isFinite(value) && value !== 1) state.c = value;
     },
-    restore(state: PageState) {
+    restore(state: PageState, whole = false) {
       if (state.c !== undefined) c.value = String(state.c);
+      else if (whole) c.value = "1";
     },
   });
 

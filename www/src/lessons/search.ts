@@ -13,6 +13,7 @@ const SHOWN = 6;
 export function mountSearch(app: App, path: LessonPath): void {
   const input = h("input", {
     id: "search-input",
+    "data-keep": "",
     "data-testid": "search-input",
     type: "search",
     placeholder: "any text, e.g. a red rocket at night",

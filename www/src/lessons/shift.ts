@@ -13,7 +13,7 @@ import type { LessonPath } from "./path";
 
 export function mountShift(app: App, path: LessonPath, gallery: Gallery): void {
   const channel = new Channel(app, "shift");
-  const trainOn = h("select", { id: "shift-train", "data-testid": "shift-train" }, ...DOMAINS.map((d) => h("option", { value: d, selected: d === "drawing" ? "" : undefined }, `${d}s`)));
+  const trainOn = h("select", { id: "shift-train", "data-keep": "", "data-testid": "shift-train" }, ...DOMAINS.map((d) => h("option", { value: d, selected: d === "drawing" ? "" : undefined }, `${d}s`)));
   const go = h("button", { type: "button", class: "button", "data-testid": "shift-run" }, "Train and compare");
   const result = h("div", { class: "shift-result", "data-testid": "shift-result" }, h("p", { class: "muted" }, "Load the photos and drawings (or label your own and say which kind each is), then train and compare."));
 

@@ -8,16 +8,16 @@ import { type App, Channel, messageOf } from "../app";
 import type { Gallery } from "../gallery";
 import { labelledSetButton } from "../inputs";
 import type { ShotCurveResult } from "../protocol";
-import { h, milliseconds, percent, sentence } from "../ui/dom";
-import { legend, plot } from "../ui/plot";
+import { download, h, milliseconds, percent, sentence } from "../ui/dom";
+import { legend, plot, plotDownloads } from "../ui/plot";
 import type { LessonPath } from "./path";
 
 const SHOTS = [1, 2, 4, 8, 16];
 
 export function mountShots(app: App, path: LessonPath, gallery: Gallery): void {
   const channel = new Channel(app, "shots");
-  const draws = h("input", { id: "shots-draws", "data-testid": "shots-draws", type: "number", value: "10", min: "1", max: "100", step: "1", inputmode: "numeric" });
-  const seed = h("input", { id: "shots-seed", "data-testid": "shots-seed", type: "number", value: "0", min: "0", step: "1", inputmode: "numeric" });
+  const draws = h("input", { id: "shots-draws", "data-keep": "", "data-testid": "shots-draws", type: "number", value: "10", min: "1", max: "100", step: "1", inputmode: "numeric" });
+  const seed = h("input", { id: "shots-seed", "data-keep": "", "data-testid": "shots-seed", type: "number", value: "0", min: "0", step: "1", inputmode: "numeric" });
   const go = h("button", { type: "button", class: "button", "data-testid": "shots-run" }, "Draw the curve");
   const result = h("div", { class: "curve-result", "data-testid": "shots-result" }, h("p", { class: "muted" }, "Load the labelled example set, then draw the curve."));
 
@@ -80,12 +80,14 @@ export function mountShots(app: App, path: LessonPath, gallery: Gallery): void {
     const verdict = overtaken
       ? `The probe first beats zero-shot (${percent(curve.zero_shot_accuracy)}) at ${overtaken.k} image${overtaken.k === 1 ? "" : "s"} per label (${percent(overtaken.mean)}): that is what one sentence per label is worth here.`
       : `Zero-shot (${percent(curve.zero_shot_accuracy)}, no training images) stays at or above the probe for every k tried here.`;
+    const entries = [
+      { name: "linear probe: mean, and min–max over the draws", tone: "s-probe" },
+      { name: "zero-shot with your labels and templates", tone: "s-zero" },
+    ];
     result.replaceChildren(
       svg,
-      legend([
-        { name: "linear probe: mean, and min–max over the draws", tone: "s-probe" },
-        { name: "zero-shot with your labels and templates", tone: "s-zero" },
-      ]),
+      legend(entries),
+      plotDownloads(svg, entries, "clip-k-shot-curve", download),
       h("p", { "data-testid": "shots-verdict" }, verdict),
       h(
         "p",

@@ -37,9 +37,9 @@ export function mountTemperature(app: App, path: LessonPath): void {
     save(state: PageState) {
       if (app.scale !== null) state.scale = app.scale;
     },
-    restore(state: PageState) {
-      if (state.scale === undefined) return;
-      app.scale = state.scale; // the link's restore classifies once for every part
+    restore(state: PageState, whole = false) {
+      if (state.scale === undefined && !whole) return;
+      app.scale = state.scale ?? null; // the link's restore classifies once for every part
       show();
     },
   });

@@ -19,7 +19,7 @@ export function labelText(label: string | string[]): string {
 export function mountTemplates(app: App, path: LessonPath): void {
   const select = h("select", { id: "preset-select", "data-testid": "preset-select" }, h("option", { value: "" }, "choose a dataset…"));
   const note = h("p", { id: "preset-note", class: "hint", "data-testid": "preset-note" });
-  const topToggle = h("input", { id: "preset-top-toggle", type: "checkbox", "data-testid": "preset-top-toggle", checked: "" });
+  const topToggle = h("input", { id: "preset-top-toggle", "data-keep": "", type: "checkbox", "data-testid": "preset-top-toggle", checked: "" });
   const topSelect = h("select", { id: "preset-top-select", "data-testid": "preset-top-select" });
   const topLine = h(
     "label",
@@ -122,8 +122,11 @@ export function mountTemplates(app: App, path: LessonPath): void {
       const templates = state.templates ?? [];
       if (templates.every((t) => t.on) && JSON.stringify(templates.map((t) => t.text)) === JSON.stringify(preset.templates)) delete state.templates;
     },
-    restore(state: PageState) {
-      if (!state.preset) return;
+    restore(state: PageState, whole = false) {
+      if (!state.preset) {
+        if (whole) select.value = "";
+        return;
+      }
       linked = { name: state.preset, labels: !state.labels, templates: !state.templates };
       applyLinked();
     },

@@ -21,10 +21,10 @@ interface Attack {
 
 export function mountTypographic(app: App, path: LessonPath, gallery: Gallery): void {
   const target = h("select", { id: "write-target", "data-testid": "write-target", "aria-label": "image to write on" });
-  const word = h("input", { id: "write-text", "data-testid": "write-text", type: "text", maxlength: String(MAX_TEXT), placeholder: "a word, e.g. iPod", spellcheck: "false" });
-  const size = h("select", { id: "write-size", "data-testid": "write-size" }, ...Object.keys(SIZES).map((s) => h("option", { value: s, selected: s === "medium" ? "" : undefined }, s)));
-  const colour = h("select", { id: "write-colour", "data-testid": "write-colour" }, ...Object.keys(COLOURS).map((c) => h("option", { value: c }, c)));
-  const place = h("select", { id: "write-place", "data-testid": "write-place" }, ...Object.keys(PLACES).map((p) => h("option", { value: p, selected: p === "middle" ? "" : undefined }, p)));
+  const word = h("input", { id: "write-text", "data-keep": "", "data-testid": "write-text", type: "text", maxlength: String(MAX_TEXT), placeholder: "a word, e.g. iPod", spellcheck: "false" });
+  const size = h("select", { id: "write-size", "data-keep": "", "data-testid": "write-size" }, ...Object.keys(SIZES).map((s) => h("option", { value: s, selected: s === "medium" ? "" : undefined }, s)));
+  const colour = h("select", { id: "write-colour", "data-keep": "", "data-testid": "write-colour" }, ...Object.keys(COLOURS).map((c) => h("option", { value: c }, c)));
+  const place = h("select", { id: "write-place", "data-keep": "", "data-testid": "write-place" }, ...Object.keys(PLACES).map((p) => h("option", { value: p, selected: p === "middle" ? "" : undefined }, p)));
   const write = h("button", { type: "button", class: "button", "data-testid": "write-go" }, "Write it");
   const classic = h("button", { type: "button", class: "button secondary", "data-testid": "write-classic" }, "The classic: an apple labelled “iPod”");
   const message = h("p", { class: "muted small", "data-testid": "write-message", role: "status" });

@@ -55,3 +55,18 @@ export function sentence(text: string): string {
 export function bestIndex(values: number[]): number {
   return values.reduce((best, v, i) => (v > (values[best] ?? -Infinity) ? i : best), 0);
 }
+
+/** Hand the visitor a file to save (made here, on the device: nothing is uploaded). */
+export function download(name: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
+  const link = h("a", { href: url, download: name, hidden: "" });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** Today's date as YYYY-MM-DD, for the names of saved files. */
+export function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}

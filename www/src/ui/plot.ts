@@ -90,6 +90,78 @@ export function plot(spec: PlotSpec): SVGSVGElement {
   return svg;
 }
 
+/** Properties the page's style sheet gives a plot, written onto a standalone copy's elements. */
+const STYLED = ["fill", "stroke", "stroke-width", "stroke-dasharray", "opacity", "font-size", "font-weight", "font-family"] as const;
+const LEGEND_ROW = 18;
+
+/** The plot as a file of its own: its styles inlined, the legend drawn under it, on white. */
+export function standaloneSvg(svg: SVGSVGElement, entries: { name: string; tone: string }[]): string {
+  const copy = svg.cloneNode(true) as SVGSVGElement;
+  const originals = [svg, ...svg.querySelectorAll("*")];
+  const copies = [copy, ...copy.querySelectorAll("*")];
+  originals.forEach((original, i) => {
+    const style = getComputedStyle(original);
+    const target = copies[i] as SVGElement;
+    for (const name of STYLED) target.style.setProperty(name, style.getPropertyValue(name));
+  });
+  const height = HEIGHT + entries.length * LEGEND_ROW + 6;
+  copy.setAttribute("xmlns", SVG);
+  copy.setAttribute("viewBox", `0 0 ${WIDTH} ${height}`);
+  copy.setAttribute("width", String(WIDTH * 2));
+  copy.setAttribute("height", String(height * 2));
+  copy.removeAttribute("class");
+  copy.prepend(el("rect", { x: 0, y: 0, width: WIDTH, height, fill: "#fff" }));
+  entries.forEach((entry, i) => {
+    const y = HEIGHT + i * LEGEND_ROW + 10;
+    const probe = document.createElement("span");
+    probe.className = entry.tone;
+    svg.parentElement?.append(probe);
+    const tone = getComputedStyle(probe).getPropertyValue("--tone").trim() || "#333";
+    probe.remove();
+    copy.append(el("rect", { x: MARGIN.left, y: y - 4, width: 16, height: 4, rx: 2, fill: tone }));
+    copy.append(el("text", { x: MARGIN.left + 22, y, "font-size": 11, "font-family": "sans-serif", fill: "#333" }, entry.name));
+  });
+  return new XMLSerializer().serializeToString(copy);
+}
+
+/** "PNG · SVG" links that save the plot (and its legend) as a file for a worksheet or slides. */
+export function plotDownloads(svg: SVGSVGElement, entries: { name: string; tone: string }[], name: string, save: (file: string, blob: Blob) => void): HTMLElement {
+  const line = document.createElement("p");
+  line.className = "plot-downloads muted small";
+  const button = (text: string, kind: "png" | "svg") => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "link";
+    b.dataset.testid = `plot-${kind}`;
+    b.textContent = text;
+    b.addEventListener("click", async () => {
+      const text = standaloneSvg(svg, entries);
+      const blob = new Blob([text], { type: "image/svg+xml" });
+      save(`${name}.${kind}`, kind === "svg" ? blob : await pngOf(blob));
+    });
+    return b;
+  };
+  line.append("Save this plot: ", button("PNG", "png"), " · ", button("SVG", "svg"));
+  return line;
+}
+
+/** An SVG drawn onto a canvas at its own (double) size, as PNG. */
+async function pngOf(svg: Blob): Promise<Blob> {
+  const url = URL.createObjectURL(svg);
+  try {
+    const image = new Image();
+    image.src = url;
+    await image.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = image.naturalWidth;
+    canvas.height = image.naturalHeight;
+    canvas.getContext("2d")?.drawImage(image, 0, 0);
+    return await new Promise<Blob>((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error("the plot could not be drawn"))), "image/png"));
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
 /** The legend under a plot: one swatch per series and flat line. */
 export function legend(entries: { name: string; tone: string }[]): HTMLElement {
   const list = document.createElement("ul");

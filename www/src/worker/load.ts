@@ -21,12 +21,15 @@ export function loadedEngine(): Engine {
 export async function initialize(params: InitParams): Promise<InitResult> {
   const started = performance.now();
   const backend = await startEngine(params);
-  const { manifest, manifestText } = await fetchManifest(new URL("manifest.json", params.modelUrl));
+  const manifestUrl = new URL("manifest.json", params.modelUrl);
+  const { manifest, manifestText } = await fetchManifest(manifestUrl);
   const cache = await openCache(manifest.bundle_id);
   const towers = await loadTowers(engine!, backend, manifest, manifestText, params.modelUrl, cache);
   const { classifiers, files } = await loadClassifiers(engine!, manifest, manifestText, params.modelUrl, cache);
   const fetched = [...towers, ...files];
   loaded = true;
+  // Beside its files, so a visit without the network finds the bundle (fetchManifest).
+  await store(cache, manifestUrl, new TextEncoder().encode(manifestText));
   const model = JSON.parse(engine!.modelInfo()) as ModelInfo;
   void dropOtherCaches(manifest.bundle_id);
   stage("ready");
@@ -68,11 +71,19 @@ async function startEngine(params: InitParams): Promise<BackendInfo> {
   return backend;
 }
 
+/** The manifest from the host; with no network at all, the one stored beside the cached bundle
+ * at the last load (a host that answers, even with an error, is believed). */
 async function fetchManifest(url: URL): Promise<{ manifest: ManifestHead; manifestText: string }> {
   stage("fetching the model manifest");
   let manifestText: string;
+  let response: Response | undefined;
   try {
-    const response = await fetch(url, { cache: "no-cache" });
+    response = await fetch(url, { cache: "no-cache" });
+  } catch (error) {
+    response = (await storedManifest(url)) ?? undefined;
+    if (!response) throw new Error(`The model bundle could not be fetched from ${url.pathname} (${messageOf(error)}).`);
+  }
+  try {
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     manifestText = await response.text();
   } catch (error) {
@@ -87,6 +98,14 @@ async function fetchManifest(url: URL): Promise<{ manifest: ManifestHead; manife
   }
   if (!manifest.files["tokenizer.json"]) throw new Error("The model manifest lists no tokenizer.json.");
   return { manifest, manifestText };
+}
+
+async function storedManifest(url: URL): Promise<Response | null> {
+  try {
+    return (await caches.match(url)) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /**
