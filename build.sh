@@ -18,9 +18,10 @@
 #
 # Environment: CARGO_TARGET_DIR (build cache), CLIP_CACHE_DIR (downloads; default
 # ~/.cache/clip-zero-shot), CLIP_HF_ENDPOINT (a Hugging Face mirror; default
-# https://huggingface.co), CLIP_CATALOGUE (default models/catalogue.json), CLIP_WASM_OPT=0 to
-# skip wasm-opt (npm's binaryen, run on every new module and cached by its hash), CLIP_PORT
-# (--serve's port; default 8080).
+# https://huggingface.co), CLIP_CATALOGUE (default models/catalogue.json), CLIP_BIN (a clip
+# binary to convert with, instead of building the CPU-only one), CLIP_WASM_OPT=0 to skip
+# wasm-opt (npm's binaryen, run on every new module and cached by its hash), CLIP_PORT (--serve's
+# port; default 8080).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")" && pwd)"
 # Paths given on the command line are relative to where build.sh was called from.
@@ -45,12 +46,13 @@ while [ $# -gt 0 ]; do
     --out) OUT="$(absolute "${2:?--out needs a directory}")"; shift 2 ;;
     --classifiers) CLASSIFIERS="${2:?--classifiers needs a list of presets, or none}"; shift 2 ;;
     --serve) SERVE=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build.sh: unknown option $1 (see ./build.sh --help)" >&2; exit 2 ;;
   esac
 done
 
-say() { echo "build.sh: $*" >&2; }
+# Progress lines carry the time since the start, so a slow first build shows where it went.
+say() { echo "build.sh ($((SECONDS / 60))m$((SECONDS % 60))s): $*" >&2; }
 die() { echo "build.sh: $*" >&2; exit 1; }
 
 # Refuse impossible combinations now, before anything slow.
@@ -155,9 +157,102 @@ else
 fi
 [ "$DOWNLOAD_ONLY" = 1 ] && { echo "$SOURCE_DIR"; exit 0; }
 
-say "building the native clip CLI"
-cargo build --release --quiet -p clip --bin clip
-CLIP="$CARGO_TARGET_DIR/release/clip"
+# --- jobs beside the main line ------------------------------------------------------------------
+# On 2 cores one cargo build leaves a core idle for long stretches (one big crate at a time,
+# linking), so what needs neither the CLI nor the bundle (the page's tools, the threaded module,
+# wasm-opt) runs in the background beside it. `await NAME` waits for a job and fails with it; a
+# failure anywhere stops the jobs still running.
+JOBS=()
+declare -A AWAITED=()
+background() {
+  local name="$1"
+  shift
+  "$@" &
+  JOBS+=("$name:$!")
+}
+await() {
+  local job
+  for job in "${JOBS[@]}"; do
+    if [ "${job%%:*}" = "$1" ] && [ -z "${AWAITED[$1]:-}" ]; then
+      AWAITED[$1]=1
+      wait "${job#*:}" || die "$1 failed (its messages are above)"
+    fi
+  done
+}
+stop_tree() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null); do stop_tree "$child"; done
+  kill "$1" 2>/dev/null || true
+}
+stop_jobs() {
+  local job
+  for job in "${JOBS[@]}"; do
+    [ -n "${AWAITED[${job%%:*}]:-}" ] || stop_tree "${job#*:}"
+  done
+}
+trap stop_jobs EXIT
+
+# The page's tools: wasm-bindgen (the version in Cargo.lock) and the npm packages.
+WB_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+page_tools() {
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
+    say "installing wasm-bindgen-cli $WB_VERSION (must match Cargo.lock)"
+    # --locked first; its lockfile can name a release the registry no longer serves. Its own
+    # target directory, so it does not wait for the build directory's lock.
+    local dir="$CARGO_TARGET_DIR/wasm-bindgen-cli"
+    CARGO_TARGET_DIR="$dir" cargo install --quiet --locked wasm-bindgen-cli --version "$WB_VERSION" 2>/dev/null \
+      || CARGO_TARGET_DIR="$dir" cargo install --quiet wasm-bindgen-cli --version "$WB_VERSION"
+  fi
+  (cd www && npm ci --silent --no-audit --no-fund)
+}
+
+# The threaded CPU module: std rebuilt with atomics (nightly's -Z build-std), shared memory up to
+# 4 GiB, its own target directory (other flags, other toolchain), so it compiles beside the rest.
+# Needs a nightly toolchain with rust-src; without one it is skipped (the page then runs the CPU
+# path on one thread), unless CLIP_REQUIRE_THREADS=1 (CI) makes that an error.
+THREADS_WASM="$CARGO_TARGET_DIR/wasm-threads/wasm32-unknown-unknown/wasm-release/clip.wasm"
+have_threads_toolchain() {
+  rustup run nightly rustc --version >/dev/null 2>&1 \
+    && { rustup component list --toolchain nightly --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain nightly; }
+}
+threads_build() {
+  # The linker flags make the memory shared and imported, and export the TLS symbols wasm-bindgen
+  # initialises each thread with (this nightly's rustc does not add them for +atomics itself).
+  local link="--shared-memory --import-memory --max-memory=4294967296 --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base"
+  RUSTFLAGS="-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals --cfg getrandom_backend=\"wasm_js\" $(printf -- '-C link-arg=%s ' $link)" \
+  CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm-threads" \
+    rustup run nightly cargo build -Z build-std=panic_abort,std --profile wasm-release --quiet -p clip --lib \
+    --target wasm32-unknown-unknown --no-default-features --features threads
+}
+
+THREADS=0
+if [ "$WEB" = 1 ]; then
+  if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    rustup target add wasm32-unknown-unknown
+  fi
+  say "building the wasm modules (WebGPU, CPU, CPU on threads; simd128; slow the first time), the threaded one beside the rest"
+  background "installing the page's tools" page_tools
+  if command -v rustup >/dev/null && have_threads_toolchain; then
+    THREADS=1
+    background "the threaded CPU module's build" threads_build
+  elif [ "${CLIP_REQUIRE_THREADS:-0}" = 1 ]; then
+    die "the threaded module needs a nightly toolchain with rust-src (rustup toolchain install nightly --component rust-src)"
+  else
+    say "skipping the threaded CPU module: no nightly toolchain with rust-src (rustup toolchain install nightly --component rust-src)"
+  fi
+fi
+
+# --- the model bundle ---------------------------------------------------------------------------
+# Converting needs no GPU, so build.sh builds the CLI without wgpu (156 fewer crates to compile);
+# CLIP_BIN names a clip binary to use instead (the tests pass the one they built).
+if [ -n "${CLIP_BIN:-}" ]; then
+  CLIP="$(absolute "$CLIP_BIN")"
+  [ -x "$CLIP" ] || die "CLIP_BIN=$CLIP_BIN is not an executable clip binary"
+else
+  say "building the native clip CLI (CPU only: enough to convert; cargo build --release gives the one with wgpu)"
+  cargo build --release --quiet -p clip --bin clip --no-default-features --features cli
+  CLIP="$CARGO_TARGET_DIR/release/clip"
+fi
 mkdir -p "$BUNDLE_DIR"
 BUNDLE="$(cd "$BUNDLE_DIR" && pwd)/$NAME-$PRECISION"
 say "converting $SOURCE_DIR to $BUNDLE ($PRECISION)"
@@ -171,44 +266,28 @@ rm -rf "$BUNDLE"
 "$CLIP" convert --from "$SOURCE_DIR" --out "$BUNDLE" --precision "$PRECISION" "${CLASSIFIER_ARGS[@]}" >/dev/null
 [ "$WEB" = 1 ] || { say "bundle ready: $BUNDLE"; exit 0; }
 
-# --- wasm module --------------------------------------------------------------------------------
-if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  rustup target add wasm32-unknown-unknown
-fi
-WB_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
-if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
-  say "installing wasm-bindgen-cli $WB_VERSION (must match Cargo.lock)"
-  # --locked first; its lockfile can name a release the registry no longer serves.
-  cargo install --quiet --locked wasm-bindgen-cli --version "$WB_VERSION" 2>/dev/null \
-    || cargo install --quiet wasm-bindgen-cli --version "$WB_VERSION"
-fi
-(cd www && npm ci --silent --no-audit --no-fund)
-
+# --- wasm modules -------------------------------------------------------------------------------
 # wasm_module FEATURES DIR: cargo build (profile wasm-release: release, with cubecl's GPU kernel
-# compiler built for size), wasm-bindgen into DIR, then wasm-opt -O3 from npm's binaryen (pinned
-# in www/package.json; Debian's 108 breaks wasm-bindgen's reference types). wasm-opt takes
-# minutes and its result depends only on its input, so it is cached by the input's sha256 next
-# to the cargo build. CLIP_WASM_OPT=0 skips it.
+# compiler built for size), then bindgen_and_optimise.
 wasm_module() {
   local features="$1" dir="$2"
   cargo build --profile wasm-release --quiet -p clip --lib --target wasm32-unknown-unknown --no-default-features $features
   bindgen_and_optimise "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/clip.wasm" "$dir"
 }
-# bindgen_and_optimise WASM DIR [WASM_OPT_FLAGS]: wasm-bindgen now, then wasm-opt in the
-# background: npm's wasm-opt runs on one core for minutes (5 of them for the WebGPU module, cold),
-# while the next module's cargo build can use the other. finish_modules waits for them all.
-OPTIMISING=()
+# bindgen_and_optimise WASM DIR [WASM_OPT_FLAGS]: wasm-bindgen into DIR now, then wasm-opt -O3
+# from npm's binaryen (pinned in www/package.json; Debian's 108 breaks wasm-bindgen's reference
+# types) in the background: it runs on one core for minutes (5 of them for the WebGPU module,
+# cold) while the next module's cargo build uses the other. Its result depends only on its
+# input, so it is cached by the input's sha256 next to the cargo build. CLIP_WASM_OPT=0 skips it.
+MODULES=()
 bindgen_and_optimise() {
   local input="$1" dir="$2"
   shift 2
+  await "installing the page's tools"
   rm -rf "$dir"
   wasm-bindgen --target web --out-dir "$dir" --out-name clip "$input"
-  if [ "${CLIP_WASM_OPT:-1}" != 0 ]; then
-    optimise "$dir" "$@" &
-    OPTIMISING+=("$!:$dir")
-  else
-    OPTIMISING+=(":$dir")
-  fi
+  MODULES+=("$dir")
+  [ "${CLIP_WASM_OPT:-1}" = 0 ] || background "wasm-opt on $dir" optimise "$dir" "$@"
 }
 optimise() {
   local dir="$1" sha cached
@@ -225,44 +304,21 @@ optimise() {
   fi
   cp "$cached" "$dir/clip_bg.wasm"
 }
-finish_modules() {
-  local job pid dir
-  for job in "${OPTIMISING[@]}"; do
-    pid="${job%%:*}" dir="${job#*:}"
-    if [ -n "$pid" ] && ! wait "$pid"; then die "wasm-opt failed on $dir/clip_bg.wasm"; fi
-    say "wasm module $dir: $(stat -c %s "$dir/clip_bg.wasm" | awk '{printf "%.1f MB", $1/1e6}'), $(gzip -9 -c "$dir/clip_bg.wasm" | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzipped"
-  done
-}
-# The threaded CPU module: std rebuilt with atomics (nightly's -Z build-std), shared memory up to
-# 4 GiB, its own target directory (other flags, other toolchain). Needs a nightly toolchain with
-# rust-src; without one it is skipped (the page then runs the CPU path on one thread), unless
-# CLIP_REQUIRE_THREADS=1 (CI) makes that an error.
-threads_module() {
-  local dir="$1"
-  if ! rustup run nightly rustc --version >/dev/null 2>&1 \
-    || ! { rustup component list --toolchain nightly --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain nightly; }; then
-    [ "${CLIP_REQUIRE_THREADS:-0}" = 1 ] && die "the threaded module needs a nightly toolchain with rust-src (rustup toolchain install nightly --component rust-src)"
-    say "skipping the threaded CPU module: no nightly toolchain with rust-src (rustup toolchain install nightly --component rust-src)"
-    rm -rf "$dir"
-    return
-  fi
-  # The linker flags make the memory shared and imported, and export the TLS symbols wasm-bindgen
-  # initialises each thread with (this nightly's rustc does not add them for +atomics itself).
-  local link="--shared-memory --import-memory --max-memory=4294967296 --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base"
-  RUSTFLAGS="-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals --cfg getrandom_backend=\"wasm_js\" $(printf -- '-C link-arg=%s ' $link)" \
-  CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm-threads" \
-    rustup run nightly cargo build -Z build-std=panic_abort,std --profile wasm-release --quiet -p clip --lib \
-    --target wasm32-unknown-unknown --no-default-features --features threads
-  bindgen_and_optimise "$CARGO_TARGET_DIR/wasm-threads/wasm32-unknown-unknown/wasm-release/clip.wasm" "$dir" --enable-threads
-}
 # Three modules: WebGPU alone; the CPU path alone, for browsers the page finds without a usable
 # GPU adapter (and for its fallback when the GPU fails: the worker then starts the CPU module);
 # and the CPU path on threads, which the page uses instead where it is cross-origin isolated.
-say "building the wasm modules (WebGPU, CPU, CPU on threads; simd128; slow the first time)"
 wasm_module "--features wgpu" www/pkg
 wasm_module "--features cpu" www/pkg-cpu
-threads_module www/pkg-threads
-finish_modules
+if [ "$THREADS" = 1 ]; then
+  await "the threaded CPU module's build"
+  bindgen_and_optimise "$THREADS_WASM" www/pkg-threads --enable-threads
+else
+  rm -rf www/pkg-threads
+fi
+for dir in "${MODULES[@]}"; do
+  await "wasm-opt on $dir"
+  say "wasm module $dir: $(stat -c %s "$dir/clip_bg.wasm" | awk '{printf "%.1f MB", $1/1e6}'), $(gzip -9 -c "$dir/clip_bg.wasm" | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzipped"
+done
 
 # --- the page -----------------------------------------------------------------------------------
 mkdir -p "$OUT"
