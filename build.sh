@@ -5,11 +5,14 @@
 #   ./build.sh                      download openai/clip-vit-base-patch32 (pinned in
 #                                   models/catalogue.json), convert it to q8, build the page
 #   ./build.sh --from DIR           convert a local Hugging Face checkpoint instead (offline)
-#   ./build.sh --model NAME         another checkpoint from models/catalogue.json
+#   ./build.sh --model NAME         another checkpoint from models/catalogue.json; --model and
+#                                   --from may be given several times: one page offers every
+#                                   model, the first as its default
 #   ./build.sh --precision P        f32, f16, q8 (default) or q4
-#   ./build.sh --download-only      only fetch the checkpoint into the cache, print its directory
+#   ./build.sh --download-only      only fetch the checkpoints into the cache, print their directories
 #   ./build.sh --no-web             stop after the bundle (no wasm, no page)
-#   ./build.sh --bundle-dir DIR     write the bundle into DIR/NAME-PRECISION (default models/)
+#   ./build.sh --modules-only       only build the page's wasm modules (www/pkg*), no model
+#   ./build.sh --bundle-dir DIR     write the bundles into DIR/NAME-PRECISION (default models/)
 #   ./build.sh --out DIR            write the page into DIR (default www/dist)
 #   ./build.sh --classifiers LIST   presets to precompute zero-shot classifiers for, comma-separated
 #                                   (default imagenet,imagenet-7; "none" skips them)
@@ -34,19 +37,20 @@ CACHE="$(absolute "${CLIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/clip-zero-s
 ENDPOINT="${CLIP_HF_ENDPOINT:-https://huggingface.co}"
 CATALOGUE="$(absolute "${CLIP_CATALOGUE:-$ROOT/models/catalogue.json}")"
 
-FROM="" MODEL="clip-vit-base-patch32" PRECISION="q8" DOWNLOAD_ONLY=0 WEB=1 SERVE=0 BUNDLE_DIR="$ROOT/models" OUT="$ROOT/www/dist" CLASSIFIERS="imagenet,imagenet-7"
+SOURCES=() PRECISION="q8" DOWNLOAD_ONLY=0 MODULES_ONLY=0 WEB=1 SERVE=0 BUNDLE_DIR="$ROOT/models" OUT="$ROOT/www/dist" CLASSIFIERS="imagenet,imagenet-7"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --from) FROM="$(absolute "${2:?--from needs a directory}")"; shift 2 ;;
-    --model) MODEL="${2:?--model needs a name}"; shift 2 ;;
+    --from) SOURCES+=("from:$(absolute "${2:?--from needs a directory}")"); shift 2 ;;
+    --model) SOURCES+=("model:${2:?--model needs a name}"); shift 2 ;;
     --precision) PRECISION="${2:?--precision needs f32, f16, q8 or q4}"; shift 2 ;;
     --download-only) DOWNLOAD_ONLY=1; shift ;;
     --no-web) WEB=0; shift ;;
+    --modules-only) MODULES_ONLY=1; shift ;;
     --bundle-dir) BUNDLE_DIR="$(absolute "${2:?--bundle-dir needs a directory}")"; shift 2 ;;
     --out) OUT="$(absolute "${2:?--out needs a directory}")"; shift 2 ;;
     --classifiers) CLASSIFIERS="${2:?--classifiers needs a list of presets, or none}"; shift 2 ;;
     --serve) SERVE=1; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "build.sh: unknown option $1 (see ./build.sh --help)" >&2; exit 2 ;;
   esac
 done
@@ -57,6 +61,10 @@ die() { echo "build.sh: $*" >&2; exit 1; }
 
 # Refuse impossible combinations now, before anything slow.
 PORT="${CLIP_PORT:-8080}"
+if [ "$MODULES_ONLY" = 1 ]; then
+  [ ${#SOURCES[@]} = 0 ] && [ "$WEB" = 1 ] && [ "$SERVE" = 0 ] && [ "$DOWNLOAD_ONLY" = 0 ] \
+    || die "--modules-only builds the wasm modules alone; drop --model, --from, --no-web, --serve and --download-only"
+fi
 if [ "$SERVE" = 1 ]; then
   [ "$WEB" = 1 ] || die "--serve serves the page, which --no-web does not build; drop one of them"
   [ "$DOWNLOAD_ONLY" = 0 ] || die "--serve serves the page, which --download-only does not build; drop one of them"
@@ -146,16 +154,24 @@ download() {
   echo "$dest"
 }
 
-# --- the model bundle ---------------------------------------------------------------------------
-if [ -n "$FROM" ]; then
-  [ -d "$FROM" ] || die "$FROM is not a directory"
-  SOURCE_DIR="$(cd "$FROM" && pwd)"
-  NAME="$(basename "$SOURCE_DIR")"
-else
-  SOURCE_DIR="$(download "$MODEL")"
-  NAME="$MODEL"
-fi
-[ "$DOWNLOAD_ONLY" = 1 ] && { echo "$SOURCE_DIR"; exit 0; }
+# --- the checkpoints ----------------------------------------------------------------------------
+[ ${#SOURCES[@]} -gt 0 ] || [ "$MODULES_ONLY" = 1 ] || SOURCES=("model:clip-vit-base-patch32")
+SOURCE_DIRS=() NAMES=()
+for source in "${SOURCES[@]+"${SOURCES[@]}"}"; do
+  case "$source" in
+    from:*)
+      dir="${source#from:}"
+      [ -d "$dir" ] || die "$dir is not a directory"
+      SOURCE_DIRS+=("$(cd "$dir" && pwd)")
+      NAMES+=("$(basename "$dir")") ;;
+    model:*)
+      SOURCE_DIRS+=("$(download "${source#model:}")")
+      NAMES+=("${source#model:}") ;;
+  esac
+done
+if [ "$DOWNLOAD_ONLY" = 1 ]; then printf '%s\n' "${SOURCE_DIRS[@]}"; exit 0; fi
+twice="$(printf '%s\n' "${NAMES[@]+"${NAMES[@]}"}" | sort | uniq -d | head -n1)"
+[ -z "$twice" ] || die "two checkpoints would both make the bundle $twice-$PRECISION; give each a different name"
 
 # --- jobs beside the main line ------------------------------------------------------------------
 # On 2 cores one cargo build leaves a core idle for long stretches (one big crate at a time,
@@ -242,37 +258,16 @@ if [ "$WEB" = 1 ]; then
   fi
 fi
 
-# --- the model bundle ---------------------------------------------------------------------------
-# Converting needs no GPU, so build.sh builds the CLI without wgpu (156 fewer crates to compile);
-# CLIP_BIN names a clip binary to use instead (the tests pass the one they built).
-if [ -n "${CLIP_BIN:-}" ]; then
-  CLIP="$(absolute "$CLIP_BIN")"
-  [ -x "$CLIP" ] || die "CLIP_BIN=$CLIP_BIN is not an executable clip binary"
-else
-  say "building the native clip CLI (CPU only: enough to convert; cargo build --release gives the one with wgpu)"
-  cargo build --release --quiet -p clip --bin clip --no-default-features --features cli
-  CLIP="$CARGO_TARGET_DIR/release/clip"
-fi
-mkdir -p "$BUNDLE_DIR"
-BUNDLE="$(cd "$BUNDLE_DIR" && pwd)/$NAME-$PRECISION"
-say "converting $SOURCE_DIR to $BUNDLE ($PRECISION)"
-CLASSIFIER_ARGS=()
-if [ "$CLASSIFIERS" != none ]; then
-  IFS=',' read -ra names <<<"$CLASSIFIERS"
-  for name in "${names[@]}"; do CLASSIFIER_ARGS+=(--classifier "$name"); done
-  say "precomputing the $CLASSIFIERS zero-shot classifiers: ImageNet's 80,000 prompts take about 5 minutes for ViT-B/32 on 2 cores (--classifiers none skips them)"
-fi
-rm -rf "$BUNDLE"
-"$CLIP" convert --from "$SOURCE_DIR" --out "$BUNDLE" --precision "$PRECISION" "${CLASSIFIER_ARGS[@]}" >/dev/null
-[ "$WEB" = 1 ] || { say "bundle ready: $BUNDLE"; exit 0; }
-
 # --- wasm modules -------------------------------------------------------------------------------
 # wasm_module FEATURES DIR: cargo build (profile wasm-release: release, with cubecl's GPU kernel
 # compiler built for size), then bindgen_and_optimise.
+# Its own target directory, so it never waits for a native build's lock (tests/run.sh compiles
+# them side by side).
 wasm_module() {
   local features="$1" dir="$2"
-  cargo build --profile wasm-release --quiet -p clip --lib --target wasm32-unknown-unknown --no-default-features $features
-  bindgen_and_optimise "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/clip.wasm" "$dir"
+  CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm" \
+    cargo build --profile wasm-release --quiet -p clip --lib --target wasm32-unknown-unknown --no-default-features $features
+  bindgen_and_optimise "$CARGO_TARGET_DIR/wasm/wasm32-unknown-unknown/wasm-release/clip.wasm" "$dir"
 }
 # bindgen_and_optimise WASM DIR [WASM_OPT_FLAGS]: wasm-bindgen into DIR now, then wasm-opt -O3
 # from npm's binaryen (pinned in www/package.json; Debian's 108 breaks wasm-bindgen's reference
@@ -307,24 +302,62 @@ optimise() {
 # Three modules: WebGPU alone; the CPU path alone, for browsers the page finds without a usable
 # GPU adapter (and for its fallback when the GPU fails: the worker then starts the CPU module);
 # and the CPU path on threads, which the page uses instead where it is cross-origin isolated.
-wasm_module "--features wgpu" www/pkg
-wasm_module "--features cpu" www/pkg-cpu
-if [ "$THREADS" = 1 ]; then
-  await "the threaded CPU module's build"
-  bindgen_and_optimise "$THREADS_WASM" www/pkg-threads --enable-threads
-else
-  rm -rf www/pkg-threads
+# wasm-opt goes on in the background while the bundles are converted; finish_modules waits.
+finish_modules() {
+  local dir
+  for dir in "${MODULES[@]}"; do
+    await "wasm-opt on $dir"
+    say "wasm module $dir: $(stat -c %s "$dir/clip_bg.wasm" | awk '{printf "%.1f MB", $1/1e6}'), $(gzip -9 -c "$dir/clip_bg.wasm" | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzipped"
+  done
+}
+if [ "$WEB" = 1 ]; then
+  wasm_module "--features wgpu" www/pkg
+  wasm_module "--features cpu" www/pkg-cpu
+  if [ "$THREADS" = 1 ]; then
+    await "the threaded CPU module's build"
+    bindgen_and_optimise "$THREADS_WASM" www/pkg-threads --enable-threads
+  else
+    rm -rf www/pkg-threads
+  fi
 fi
-for dir in "${MODULES[@]}"; do
-  await "wasm-opt on $dir"
-  say "wasm module $dir: $(stat -c %s "$dir/clip_bg.wasm" | awk '{printf "%.1f MB", $1/1e6}'), $(gzip -9 -c "$dir/clip_bg.wasm" | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzipped"
+[ "$MODULES_ONLY" = 0 ] || { finish_modules; say "done: the wasm modules are in www/pkg, www/pkg-cpu and www/pkg-threads"; exit 0; }
+
+# --- the model bundle ---------------------------------------------------------------------------
+# Converting needs no GPU, so build.sh builds the CLI without wgpu (215 crates, not 325);
+# CLIP_BIN names a clip binary to use instead (the tests pass the one they built).
+if [ -n "${CLIP_BIN:-}" ]; then
+  CLIP="$(absolute "$CLIP_BIN")"
+  [ -x "$CLIP" ] || die "CLIP_BIN=$CLIP_BIN is not an executable clip binary"
+else
+  say "building the native clip CLI (CPU only: enough to convert; cargo build --release gives the one with wgpu)"
+  cargo build --release --quiet -p clip --bin clip --no-default-features --features cli
+  CLIP="$CARGO_TARGET_DIR/release/clip"
+fi
+mkdir -p "$BUNDLE_DIR"
+CLASSIFIER_ARGS=()
+if [ "$CLASSIFIERS" != none ]; then
+  IFS=',' read -ra names <<<"$CLASSIFIERS"
+  for name in "${names[@]}"; do CLASSIFIER_ARGS+=(--classifier "$name"); done
+  say "precomputing the $CLASSIFIERS zero-shot classifiers: ImageNet's 80,000 prompts take about 5 minutes for ViT-B/32 on 2 cores (--classifiers none skips them)"
+fi
+BUNDLES=()
+for i in "${!SOURCE_DIRS[@]}"; do
+  bundle="$(cd "$BUNDLE_DIR" && pwd)/${NAMES[$i]}-$PRECISION"
+  say "converting ${SOURCE_DIRS[$i]} to $bundle ($PRECISION)"
+  rm -rf "$bundle"
+  "$CLIP" convert --from "${SOURCE_DIRS[$i]}" --out "$bundle" --precision "$PRECISION" "${CLASSIFIER_ARGS[@]}" >/dev/null
+  BUNDLES+=("$bundle")
 done
+[ "$WEB" = 1 ] || { say "bundles ready: ${BUNDLES[*]}"; exit 0; }
+finish_modules
 
 # --- the page -----------------------------------------------------------------------------------
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 say "building the page"
-(cd www && npm run --silent build -- --out "$OUT" --model "$BUNDLE")
+MODEL_ARGS=()
+for bundle in "${BUNDLES[@]}"; do MODEL_ARGS+=(--model "$bundle"); done
+(cd www && npm run --silent build -- --out "$OUT" "${MODEL_ARGS[@]}")
 if [ "$SERVE" = 1 ]; then
   say "done: serving $OUT (Ctrl-C stops it)"
   exec node "$ROOT/www/serve.mjs" "$OUT" "$PORT"

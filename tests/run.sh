@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command (README.md "Test"):
 #  1. Rust: unit, reference (vs transformers), CLI, bundle and download tests, on the CPU and on
-#     wgpu where a Vulkan adapter exists; the download tests build the page for every catalogue
-#     model from a local server laid out as Hugging Face publishes them (CLIP_TEST_PAGE=1);
-#  2. the page: built with the committed tiny fixture model into a scratch directory (the
+#     wgpu where a Vulkan adapter exists; the download tests build one page offering every
+#     catalogue model, fetched from a local server laid out as Hugging Face publishes them
+#     (CLIP_TEST_PAGE=1);
+#  2. the patched burn-flex's kernels, natively and as wasm in Node's WASI;
+#  3. the page: built with the committed tiny fixture models into a scratch directory (the
 #     user's own www/dist and models/ are left alone), driven in headless Chromium on WebGPU and
 #     on the CPU fallback, its probabilities compared with the native CLI's.
 set -euo pipefail
@@ -12,29 +14,72 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 # Mesa's Vulkan driver warns on every probe without it.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 SCRATCH="$(mktemp -d)"
-trap 'rm -rf "$SCRATCH"' EXIT
+BESIDE=()
+stop_beside() {
+  local name pid
+  for name in "${BESIDE[@]}"; do
+    pid="PID_$name"
+    [ -z "${!pid}" ] || { pkill -P "${!pid}" 2>/dev/null; kill "${!pid}" 2>/dev/null; } || true
+  done
+}
+trap 'stop_beside; rm -rf "$SCRATCH"' EXIT
 
 # Each step says how long it took, so a slow CI run shows where its time went.
 STARTED=$SECONDS
+took() {
+  echo "tests/run.sh: $(( ($2) / 60 ))m$(( ($2) % 60 ))s for: $1  ($(( (SECONDS - STARTED) / 60 )) min so far)" >&2
+}
 step() {
   local begun=$SECONDS
   "$@"
-  echo "tests/run.sh: $(( (SECONDS - begun) / 60 ))m$(( (SECONDS - begun) % 60 ))s for: $*  ($(( (SECONDS - STARTED) / 60 )) min so far)" >&2
+  took "$*" $((SECONDS - begun))
 }
-
-step cargo test --release --workspace --no-run
-step env CLIP_TEST_PAGE=1 cargo test --release --workspace
+# beside NAME COMMAND...: run it in the background, its output kept for `join NAME`, which waits
+# for it, prints what it said and fails with it. On 2 cores one cargo build leaves a core idle
+# for long stretches (one big crate at a time, linking), so independent builds overlap.
+beside() {
+  local name="$1"
+  shift
+  ( set +e; begun=$SECONDS; "$@" >"$SCRATCH/$name.log" 2>&1; status=$?; echo $((SECONDS - begun)) >"$SCRATCH/$name.took"; exit $status ) &
+  BESIDE+=("$name")
+  eval "PID_$name=$!"
+}
+join() {
+  local name="$1" pid
+  pid="PID_$name"
+  local status=0
+  wait "${!pid}" || status=$?
+  eval "PID_$name="
+  cat "$SCRATCH/$name.log"
+  took "$name (beside the rest)" "$(cat "$SCRATCH/$name.took" 2>/dev/null || echo 0)"
+  [ "$status" = 0 ] || { echo "tests/run.sh: $name failed" >&2; exit "$status"; }
+}
 
 # The integer matmul, activation folding and sigmoid kernels of the patched burn-flex
 # (third_party/burn-flex/PATCHED.md): natively (SSE2), and as the page runs them, compiled to
-# wasm with simd128 and run in Node's WASI (needs `rustup target add wasm32-wasip1`).
-FLEX=third_party/burn-flex/Cargo.toml
-step cargo test --release --manifest-path "$FLEX" --lib -- qmatmul
-step env CARGO_TARGET_WASM32_WASIP1_RUNNER="node $PWD/tests/wasi/run.mjs" RUSTFLAGS="-C target-feature=+simd128" \
-  cargo test --release --target wasm32-wasip1 --manifest-path "$FLEX" --no-default-features --features std,simd \
-  --lib -- qmatmul simd_sigmoid
+# wasm with simd128 and run in Node's WASI (needs `rustup target add wasm32-wasip1`). Its own
+# target directory: it is another workspace, built beside the rest. (Run with `set -e` off, so
+# the two are chained.)
+flex_kernels() {
+  local flex=third_party/burn-flex/Cargo.toml
+  export CARGO_TARGET_DIR="$CARGO_TARGET_DIR/flex"
+  cargo test --release --manifest-path "$flex" --lib -- qmatmul \
+  && CARGO_TARGET_WASM32_WASIP1_RUNNER="node $PWD/tests/wasi/run.mjs" RUSTFLAGS="-C target-feature=+simd128" \
+    cargo test --release --target wasm32-wasip1 --manifest-path "$flex" --no-default-features --features std,simd \
+    --lib -- qmatmul simd_sigmoid
+}
 
-# The CLI the Rust tests built converts the fixture (build.sh would build a CPU-only one).
+# The page's wasm modules and the kernels' tests compile beside the Rust tests' build; the
+# download tests' page and the browser tests' page then find the modules built.
+beside modules ./build.sh --modules-only
+beside kernels flex_kernels
+step cargo test --release --workspace --no-run
+join modules
+step env CLIP_TEST_PAGE=1 cargo test --release --workspace
+join kernels
+
+# The CLI the Rust tests built converts the fixtures (build.sh would build a CPU-only one); two
+# models, so the tests can switch and compare (the first is the page's default).
 export CLIP_BIN="$CARGO_TARGET_DIR/release/clip"
-step ./build.sh --from tests/fixtures/tiny-quickgelu --bundle-dir "$SCRATCH/models" --out "$SCRATCH/site"
+step ./build.sh --from tests/fixtures/tiny-quickgelu --from tests/fixtures/tiny-gelu --bundle-dir "$SCRATCH/models" --out "$SCRATCH/site"
 step env CLIP_SITE="$SCRATCH/site" node --test tests/browser/

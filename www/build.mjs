@@ -1,15 +1,15 @@
-// npm run build [-- --out DIR] [-- --model BUNDLE_DIR]: bundle the page and the worker with
+// npm run build [-- --out DIR] [-- --model BUNDLE_DIR ...]: bundle the page and the worker with
 // esbuild into dist/ (or DIR), next to index.html, style.css, the wasm modules (pkg/clip_bg.wasm:
 // WebGPU; pkg/clip_cpu_bg.wasm: the CPU path; pkg-threads/: the CPU path on several threads, when
-// build.sh built it), everything under
-// public/ (examples/) and the model bundle as models/default/ (BUNDLE_DIR, else
-// public/models/default/). Every URL the page uses is relative, so the output works from any
-// static host path.
+// build.sh built it), everything under public/ (examples/) and each model bundle as
+// models/NAME/ (NAME: the bundle directory's name), listed in models/index.json in the order
+// given (the first is the page's default; bundles already under public/models/ follow). Every
+// URL the page uses is relative, so the output works from any static host path.
 
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants as zlib } from "node:zlib";
 import { stamp } from "./stamp.mjs";
@@ -20,10 +20,22 @@ const option = (name) => {
   return at >= 0 ? process.argv[at + 1] : undefined;
 };
 const dist = resolve(option("--out") ?? join(root, "dist"));
-const model = option("--model");
+const models = process.argv.flatMap((arg, i) => (arg === "--model" ? [resolve(process.argv[i + 1] ?? "")] : []));
 const dev = process.argv.includes("--dev");
-if (model !== undefined && !existsSync(join(model, "manifest.json"))) {
-  console.error(`build: ${model} is not a model bundle (it has no manifest.json)`);
+for (const model of models) {
+  if (!existsSync(join(model, "manifest.json"))) {
+    console.error(`build: ${model} is not a model bundle (it has no manifest.json)`);
+    process.exit(1);
+  }
+  if (!/^[\w.-]+$/.test(basename(model))) {
+    console.error(`build: ${basename(model)} cannot name a model in the page's address (letters, digits, "-", "_" and "." only)`);
+    process.exit(1);
+  }
+}
+const names = models.map((m) => basename(m));
+const twice = names.find((name, i) => names.indexOf(name) !== i);
+if (twice) {
+  console.error(`build: two bundles are named ${twice}; give them different directory names`);
   process.exit(1);
 }
 
@@ -95,12 +107,31 @@ if (threaded) {
 }
 const pub = join(root, "public");
 if (existsSync(pub)) cpSync(pub, dist, { recursive: true });
-if (model !== undefined) {
-  rmSync(join(dist, "models", "default"), { recursive: true, force: true });
-  cpSync(model, join(dist, "models", "default"), { recursive: true });
-}
-if (!existsSync(join(dist, "models", "default", "manifest.json"))) {
-  console.warn("build: no model bundle at public/models/default/ (the page will say it cannot fetch the model)");
+for (const model of models) cpSync(model, join(dist, "models", basename(model)), { recursive: true });
+writeModelIndex(join(dist, "models"), names);
+
+/** models/index.json: what the page lists before downloading anything (name, source, precision,
+ * bytes, config for the cost estimate), the given bundles first, in order. */
+function writeModelIndex(dir, first) {
+  const present = existsSync(dir) ? readdirSync(dir).filter((name) => existsSync(join(dir, name, "manifest.json"))) : [];
+  const order = [...first, ...present.filter((name) => !first.includes(name)).sort()];
+  const list = order.map((name) => {
+    const manifest = JSON.parse(readFileSync(join(dir, name, "manifest.json"), "utf8"));
+    return {
+      name,
+      repo: manifest.source?.repo ?? null,
+      precision: manifest.precision ?? null,
+      bundleId: manifest.bundle_id,
+      bytes: Object.values(manifest.files ?? {}).reduce((sum, file) => sum + (file.bytes ?? 0), 0),
+      config: manifest.config,
+    };
+  });
+  if (list.length === 0) {
+    console.warn("build: no model bundle (--model DIR, or one under public/models/): the page will say it cannot fetch a model");
+    return;
+  }
+  writeFileSync(join(dir, "index.json"), `${JSON.stringify({ models: list }, null, 1)}\n`);
+  console.log(`build: models ${list.map((m) => `${m.name} (${(m.bytes / 1e6).toFixed(1)} MB)`).join(", ")}`);
 }
 const offline = await stamp(dist, { minify: !dev });
 console.log(`build: wrote ${dist}; its service worker keeps ${offline.files} files (${(offline.bytes / 1e6).toFixed(1)} MB) offline`);

@@ -4,7 +4,8 @@
 // set, a swapped model), or the page's visitors keep the copy they have.
 //
 // Listed: every file but source maps, precompressed copies, host config (_headers) and the model
-// bundles (models/), which the engine caches itself by bundle, manifest included
+// bundles (models/NAME/; models/index.json, the list, is listed), which the engine caches itself
+// by bundle, manifest included
 // (www/src/worker/load.ts, files.ts).
 
 import { build } from "esbuild";
@@ -36,7 +37,8 @@ export function siteFiles(dist) {
 
 function kept(path) {
   if (path === WORKER || path === "_headers" || path.endsWith(".map") || path.endsWith(".br")) return false;
-  return !path.startsWith("models/");
+  // The list of models is this deploy's; the bundles are cached by the engine.
+  return !path.startsWith("models/") || path === "models/index.json";
 }
 
 /** Bundle the service worker into `dist` for the files there now; returns what it lists. */

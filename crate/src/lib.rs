@@ -3,7 +3,7 @@
 //! The data path, one module per step:
 //! bytes → [`preprocess`] → [`model`] towers (weights by [`loader`], text by [`tokenizer`])
 //! → embeddings → [`zero_shot`] scores ([`search`] ranks, [`probe`] fits a few-shot baseline;
-//! [`contrast`] is the training batch's matrix and loss, [`curves`] the paper's experiments on a labelled set). [`pipeline::Clip`] strings them together.
+//! [`contrast`] is the training batch's matrix and loss, [`curves`] the paper's experiments on a labelled set; [`cost`] what a model's config costs per image). [`pipeline::Clip`] strings them together.
 //! Nothing here touches a filesystem or a thread except behind `cfg(not(target_family = "wasm"))`,
 //! and the browser's threads ([`wasm_threads`], Web Workers) only in the `threads` build.
 
@@ -11,6 +11,7 @@ pub mod backend;
 pub mod bundle;
 pub mod config;
 pub mod contrast;
+pub mod cost;
 pub mod curves;
 pub mod error;
 pub mod loader;

@@ -391,6 +391,20 @@ impl Engine {
         Ok(fragment)
     }
 
+    /// What each model of a site costs (`{"configs": [manifest config…], "measured": [index, ms] | null}`),
+    /// and its expected milliseconds per image here when one of them was timed: JSON of
+    /// `[{"parameters", "image_macs", "ms_per_image"}]` (see [`crate::cost`]).
+    #[wasm_bindgen(js_name = modelCosts)]
+    pub fn model_costs(request_json: &str) -> Result<String, JsError> {
+        #[derive(serde::Deserialize)]
+        struct Request {
+            configs: Vec<crate::config::ClipConfig>,
+            measured: Option<(usize, f64)>,
+        }
+        let request: Request = serde_json::from_str(request_json).map_err(|e| JsError::new(&format!("the models' configs are malformed: {e}")))?;
+        to_json(&crate::cost::estimates(&request.configs, request.measured))
+    }
+
     /// The CLIP paper's prompt presets, as JSON (`{"presets": [{"name", "title", "source", "labels", "templates"}]}`).
     pub fn presets() -> String {
         crate::presets::json().to_string()

@@ -2,8 +2,8 @@
 //! repositories publish their files (models/published.json: those files at those commits and
 //! nothing else, everything else a 404), with locally generated contents and a test catalogue
 //! whose hashes match them: every catalogue model is fetched (weights cut off halfway and
-//! resumed) and converted, and with CLIP_TEST_PAGE=1 (tests/run.sh) the first one's page is
-//! built too (the page's build is the same for every model, and costs a minute each time).
+//! resumed) and converted, and with CLIP_TEST_PAGE=1 (tests/run.sh) one page is built offering
+//! all of them (`build.sh --model A --model B ...`).
 //! Also: the real catalogue asks only for published files, and checksum, size, 404 and
 //! no-server failures each end in one line.
 
@@ -244,17 +244,15 @@ fn build_sh_fetches_and_converts_every_catalogue_model_as_published() {
     let cache = tmp.path().join("cache");
     let page = std::env::var("CLIP_TEST_PAGE").as_deref() == Ok("1");
 
-    for (index, model) in catalogue.models.iter().enumerate() {
-        let page = page && index == 0;
-        let site = tmp.path().join(format!("site-{}", model.name));
-        let bundles = tmp.path().join("bundles");
-        let mut args = vec!["--model", model.name.as_str(), "--bundle-dir", bundles.to_str().unwrap(), "--out", site.to_str().unwrap()];
-        if !page {
-            args.push("--no-web");
+    let bundles = tmp.path().join("bundles");
+    for model in &catalogue.models {
+        // The classifiers wait for the page's build below, which converts every model again.
+        let mut args = vec!["--model", model.name.as_str(), "--bundle-dir", bundles.to_str().unwrap(), "--no-web"];
+        if page {
+            args.extend(["--classifiers", "none"]);
         }
         let (ok, _, stderr) = build_sh(port, &catalogue_path, &cache, &args);
         assert!(ok, "build.sh --model {} failed: {stderr}", model.name);
-        eprintln!("{stderr}");
         let total: u64 = model.files.iter().map(|f| f.bytes).sum();
         assert!(stderr.contains(&format!("4 of 4 files to download, {:.1} MB", total as f64 / 1e6)), "{stderr}");
 
@@ -277,10 +275,6 @@ fn build_sh_fetches_and_converts_every_catalogue_model_as_published() {
         let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(bundle.join("manifest.json")).unwrap()).unwrap();
         assert_eq!(manifest["source"]["repo"], model.repo.as_str());
         assert_eq!(manifest["source"]["revision"], model.revision.as_str());
-        if page {
-            assert!(site.join("index.html").is_file() && site.join("pkg/clip_bg.wasm").is_file());
-            assert_eq!(std::fs::read(site.join("models/default/manifest.json")).unwrap(), std::fs::read(bundle.join("manifest.json")).unwrap());
-        }
 
         // A second run finds everything cached and downloads nothing.
         let before = log.lock().unwrap().len();
@@ -288,6 +282,31 @@ fn build_sh_fetches_and_converts_every_catalogue_model_as_published() {
         assert!(ok && stderr.contains("0 of 4 files to download") && stderr.matches(": cached").count() == 4, "{stderr}");
         assert_eq!(log.lock().unwrap().len(), before);
         assert_eq!(PathBuf::from(stdout.trim()), dir);
+    }
+
+    // One page offering every model, the first as its default, each bundle once.
+    if page {
+        let site = tmp.path().join("site");
+        let mut args: Vec<&str> = catalogue.models.iter().flat_map(|m| ["--model", m.name.as_str()]).collect();
+        args.extend(["--bundle-dir", bundles.to_str().unwrap(), "--out", site.to_str().unwrap()]);
+        let before = log.lock().unwrap().len();
+        let (ok, _, stderr) = build_sh(port, &catalogue_path, &cache, &args);
+        assert!(ok, "build.sh with every model failed: {stderr}");
+        eprintln!("{stderr}");
+        assert_eq!(log.lock().unwrap().len(), before, "everything was cached");
+        assert!(site.join("index.html").is_file() && site.join("pkg/clip_bg.wasm").is_file());
+        let index: serde_json::Value = serde_json::from_slice(&std::fs::read(site.join("models/index.json")).unwrap()).unwrap();
+        let listed: Vec<&str> = index["models"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+        let names: Vec<String> = catalogue.models.iter().map(|m| format!("{}-q8", m.name)).collect();
+        assert_eq!(listed, names);
+        for (entry, name) in index["models"].as_array().unwrap().iter().zip(&names) {
+            let manifest = std::fs::read(bundles.join(name).join("manifest.json")).unwrap();
+            assert_eq!(std::fs::read(site.join("models").join(name).join("manifest.json")).unwrap(), manifest);
+            let manifest: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+            let bytes: u64 = manifest["files"].as_object().unwrap().values().map(|f| f["bytes"].as_u64().unwrap()).sum();
+            assert_eq!(entry["bytes"], bytes, "{name}");
+            assert_eq!(entry["repo"], manifest["source"]["repo"], "{name}");
+        }
     }
 }
 

@@ -1,18 +1,18 @@
 // Browser tests of the built page (www/dist) in headless Chromium, once on WebGPU (SwiftShader's
 // adapter) and once with ?backend=cpu. Expected probabilities come from the native CLI run on the
-// very same bundle (www/dist/models/default), so the page is checked against Rust, not against
-// numbers copied into this file.
+// very same bundles (www/dist/models/NAME, listed in models/index.json, the first the page's
+// default), so the page is checked against Rust, not against numbers copied into this file.
 //
 //   cd www && npm ci && npm run build && cd .. && node --test tests/browser/
 //
 // Environment: CLIP_SITE (the built page, default www/dist; tests/run.sh builds one of its own),
 // CLIP_BIN (the native `clip` binary, default /work/cargo-target/release/clip), CHROMIUM_BIN
-// (default /usr/bin/chromium; never downloaded).
+// (default /usr/bin/chromium; never downloaded), CLIP_BROWSER_MODES (webgpu,cpu by default).
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -24,7 +24,10 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const { chromium } = createRequire(join(repo, "www", "package.json"))("playwright-core");
 
 const DIST = resolve(process.env.CLIP_SITE || join(repo, "www", "dist"));
-const MODEL = join(DIST, "models", "default");
+const INDEX = join(DIST, "models", "index.json");
+const SITE_MODELS = existsSync(INDEX) ? JSON.parse(readFileSync(INDEX, "utf8")).models : [{ name: "default" }];
+const MODEL_NAME = SITE_MODELS[0].name;
+const MODEL = join(DIST, "models", MODEL_NAME);
 const IMAGES = join(repo, "tests", "fixtures", "images");
 const RESULTS = join(repo, "test-results");
 const CLIP_BIN = process.env.CLIP_BIN || "/work/cargo-target/release/clip";
@@ -158,7 +161,11 @@ function assertMatchesCli(shown, labels, expected, what) {
 // ---------------------------------------------------------------------------------------------
 // The same tests on both backends
 
-for (const mode of ["webgpu", "cpu"]) {
+// CLIP_BROWSER_MODES=webgpu (or cpu) runs one backend's tests: tests/run.sh runs the two at once.
+const MODES = (process.env.CLIP_BROWSER_MODES || "webgpu,cpu").split(",");
+assert.ok(MODES.length > 0 && MODES.every((m) => m === "webgpu" || m === "cpu"), `CLIP_BROWSER_MODES is webgpu, cpu or both, not ${MODES}`);
+
+for (const mode of MODES) {
   describe(`page on ${mode}`, { timeout: TEST_MS * 4 }, () => {
     let context;
     let profile;
@@ -592,7 +599,7 @@ for (const mode of ["webgpu", "cpu"]) {
     test("a corrupt model file is named in one visible sentence; the page stays usable", { timeout: TEST_MS }, async (t) => {
       const page = await openWithRoutes(t, [
         [
-          "**/models/default/vision.bpk",
+          `**/models/${MODEL_NAME}/vision.bpk`,
           async (route) => {
             const response = await route.fetch();
             const body = Buffer.from(await response.body());
@@ -612,7 +619,7 @@ for (const mode of ["webgpu", "cpu"]) {
     });
 
     test("a missing model bundle is reported; the page stays usable", { timeout: TEST_MS }, async (t) => {
-      const page = await openWithRoutes(t, [["**/models/default/manifest.json", (route) => route.fulfill({ status: 404, body: "not found" })]]);
+      const page = await openWithRoutes(t, [[`**/models/${MODEL_NAME}/manifest.json`, (route) => route.fulfill({ status: 404, body: "not found" })]]);
       assert.match(await page.locator('[data-testid="error"]').textContent(), /could not be fetched.*404/);
       await assertStillEditable(page);
     });
@@ -710,6 +717,119 @@ for (const mode of ["webgpu", "cpu"]) {
       assert.ok(Math.abs(shownB - accuracy(b)) <= 1 / set.images.length + 1e-9, `B: ${shownB} vs ${accuracy(b)}`);
       await page.locator("section.ab").screenshot({ path: join(RESULTS, `lesson-ab-${mode}.png`) });
       await assertBackend(page);
+    });
+
+    test("the site's models: listed with their sizes, switched with the gallery embedded again, compared side by side", { timeout: TEST_MS }, async (t) => {
+      assert.ok(SITE_MODELS.length >= 2, "the page under test offers two models (tests/run.sh builds it with both tiny fixtures)");
+      const [first, second] = SITE_MODELS;
+      // The list is the bundles' own: each one's download is the sum of its manifest's files.
+      for (const m of SITE_MODELS) {
+        const manifest = JSON.parse(await readFile(join(DIST, "models", m.name, "manifest.json"), "utf8"));
+        assert.equal(m.bytes, Object.values(manifest.files).reduce((sum, f) => sum + f.bytes, 0), m.name);
+        assert.equal(m.bundleId, manifest.bundle_id, m.name);
+      }
+      const page = await open(t);
+      const select = page.locator('[data-testid="model-select"]');
+      const options = await select.locator("option").evaluateAll((els) => els.map((e) => ({ value: e.value, text: e.textContent })));
+      assert.deepEqual(options.map((o) => o.value), SITE_MODELS.map((m) => m.name));
+      options.forEach((o, i) => assert.ok(o.text.includes(`${(SITE_MODELS[i].bytes / 1e3).toFixed(0)} kB`), `the size of ${o.value} in “${o.text}”`));
+      assert.equal(await select.inputValue(), first.name);
+      const set = await loadSet(page, "labelled");
+
+      // Switching: the address records it and every card is embedded again by the new model.
+      await select.selectOption(second.name);
+      await page.waitForURL((url) => new URL(url).searchParams.get("model") === second.name, { timeout: WORK_MS });
+      await page.waitForSelector("body[data-ready=true]", { timeout: READY_MS });
+      await page.waitForFunction(
+        (files) => files.every((f) => [...document.querySelectorAll('[data-testid="image-card"]')].some((c) => c.dataset.name === f && c.dataset.status === "ready")),
+        set.images.map((i) => i.file),
+        { timeout: WORK_MS },
+      );
+      assert.match(await page.textContent("#model-status"), /Model ready/);
+      const shown = card(page, set.images[0].file);
+      const labels = JSON.parse(await shown.getAttribute("data-labels"));
+      const templates = JSON.parse(await shown.getAttribute("data-templates"));
+      const files = set.images.map((i) => join(DIST, "examples", "labelled", i.file));
+      const onModel = (name) =>
+        clipJson(["classify", "--model", join(DIST, "models", name), ...files.flatMap((f) => ["--image", f]), ...labels.map((l) => `--label=${l}`), ...templates.map((x) => `--template=${x}`)]);
+      const [bySecond, byFirst] = await Promise.all([onModel(second.name), onModel(first.name)]);
+      for (const i of [0, 1, 2]) assertMatchesCli(await bars(card(page, set.images[i].file)), labels, bySecond.results[i], `${set.images[i].file} on ${second.name}`);
+
+      // Comparing: the other model in a worker of its own, on the same images, labels and templates.
+      await page.locator("section.models summary").scrollIntoViewIfNeeded();
+      const other = page.locator('[data-testid="compare-model"]');
+      assert.deepEqual(await other.locator("option").evaluateAll((els) => els.map((e) => e.value)), SITE_MODELS.filter((m) => m.name !== second.name).map((m) => m.name));
+      await other.selectOption(first.name);
+      await page.click('[data-testid="compare-start"]');
+      await page.waitForFunction(
+        (n) => {
+          const r = document.querySelector('[data-testid="compare-result"]');
+          return r?.dataset.probsB && Object.values(JSON.parse(r.dataset.probsB)).filter(Boolean).length === n;
+        },
+        set.images.length,
+        { timeout: READY_MS },
+      );
+      const result = page.locator('[data-testid="compare-result"]');
+      assert.equal(await result.getAttribute("data-model-a"), second.name);
+      assert.equal(await result.getAttribute("data-model-b"), first.name);
+      const probsA = JSON.parse(await result.getAttribute("data-probs-a"));
+      const probsB = JSON.parse(await result.getAttribute("data-probs-b"));
+      const accuracy = (out) => set.images.filter((img, i) => out.labels[argmax(out.results[i].probs)] === img.label).length / set.images.length;
+      set.images.forEach((img, i) => {
+        assertClose(probsA[img.file], bySecond.results[i].probs, `${img.file} on ${second.name}`);
+        assertClose(probsB[img.file], byFirst.results[i].probs, `${img.file} on ${first.name}`);
+      });
+      // Near-ties may be decided differently on another backend: one image's worth of slack.
+      for (const [key, out] of [["a", bySecond], ["b", byFirst]]) {
+        const got = Number(await result.getAttribute(`data-accuracy-${key}`));
+        assert.ok(Math.abs(got - accuracy(out)) <= 1 / set.images.length + 1e-9, `${key}: ${got} vs the CLI's ${accuracy(out)}`);
+      }
+      await page.locator("section.models").screenshot({ path: join(RESULTS, `lesson-models-${mode}.png`) });
+      await assertBackend(page);
+    });
+
+    test("an unknown model in the address, and a model too big for the browser, each get one sentence", { timeout: TEST_MS }, async (t) => {
+      const unknown = await open(t, "model=no-such-model");
+      assert.match(await unknown.locator('[data-testid="error"]').textContent(), /This site has no model named “no-such-model”, so it runs /);
+      assert.equal(await unknown.locator('[data-testid="model-select"]').inputValue(), MODEL_NAME);
+      // A listed model whose heap would not fit: said before anything of it is downloaded. (The
+      // list is altered in the page's own fetch: the service worker answers for models/index.json.)
+      const asked = [];
+      const page = await open(t, "", {
+        before: async (p) => {
+          p.on("request", (r) => asked.push(r.url()));
+          await p.addInitScript(() => {
+            const original = window.fetch;
+            window.fetch = async (input, init) => {
+              const response = await original(input, init);
+              if (!String(input instanceof Request ? input.url : input).endsWith("/models/index.json")) return response;
+              const list = await response.json();
+              list.models.push({ ...list.models[0], name: "huge", bytes: 3e9 });
+              // As small to download, but each image 10⁴ times the work.
+              const config = structuredClone(list.models[0].config);
+              config.vision.tower.hidden_size *= 100;
+              config.vision.tower.intermediate_size *= 100;
+              list.models.push({ ...list.models[0], name: "slow", config });
+              return new Response(JSON.stringify(list), { headers: { "content-type": "application/json" } });
+            };
+          });
+        },
+      });
+      await page.locator('[data-testid="model-select"]').selectOption("huge");
+      const note = page.locator('[data-testid="model-note"]');
+      await note.getByText("Download it anyway").waitFor({ timeout: WORK_MS });
+      assert.match(await note.textContent(), /^huge is 3000\.0 MB to download and needs about 3900\.0 MB of memory once loaded, more than this browser can likely give one page\./);
+      await note.getByText(`keep ${MODEL_NAME}`).click();
+      assert.equal(await page.locator('[data-testid="model-select"]').inputValue(), MODEL_NAME);
+      // A model too slow here: scaled by Rust from what the current model took on this device.
+      await page.setInputFiles('[data-testid="file-input"]', join(IMAGES, "chelsea.png"));
+      await waitForCard(page, "chelsea.png", null, null);
+      await page.locator('[data-testid="model-select"]').selectOption("slow");
+      await note.getByText("Download it anyway").waitFor({ timeout: WORK_MS });
+      assert.match(await note.textContent(), /^On this device an image would take about [\d.]+ s with slow \(\S+ took [\d.]+ m?s\), too slow for live edits\./);
+      await note.getByText(`keep ${MODEL_NAME}`).click();
+      assert.ok(!asked.some((url) => /\/models\/(huge|slow)\//.test(url)), "nothing of either was downloaded");
+      assert.equal(await page.getAttribute("body", "data-ready"), "true");
     });
 
     test("the temperature, raw cosines and the label-set lesson give the CLI's numbers", { timeout: TEST_MS }, async (t) => {
@@ -963,7 +1083,7 @@ for (const mode of ["webgpu", "cpu"]) {
         })),
       );
       assert.deepEqual(steps.map((s) => s.key), [
-        "zero-shot", "contrast", "wording", "templates", "ensemble", "ab", "softmax", "labelset", "search", "probe", "shots", "shift", "typographic",
+        "zero-shot", "contrast", "wording", "templates", "ensemble", "ab", "softmax", "labelset", "search", "probe", "shots", "shift", "typographic", "models",
       ]);
       steps.forEach((s, i) => {
         assert.equal(s.step, String(i + 1));
@@ -1253,6 +1373,7 @@ for (const mode of ["webgpu", "cpu"]) {
       await card(page, "chelsea.png").locator('[data-testid="truth"]').selectOption("cat");
       await card(page, "chelsea.png").locator('[data-testid="heatmap"] summary').click();
       const json = JSON.parse(await downloaded(page, '[data-testid="export-json"]'));
+      assert.equal(json.model, MODEL_NAME);
       assert.deepEqual(json.labels, labels);
       assert.deepEqual(json.templates, templates);
       const expected = await cli(join(IMAGES, "chelsea.png"), labels, templates, ["--per-template"]);

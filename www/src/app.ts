@@ -4,7 +4,7 @@
 // editors own the labels and templates, the gallery owns its items, the temperature lesson τ.
 
 import { CrashError, SupersededError } from "./client";
-import type { Api, InitResult, LabelledImage, Method, ModelInfo, PageState, Preset } from "./protocol";
+import type { Api, InitResult, LabelledImage, Method, ModelInfo, PageState, Preset, SiteModel } from "./protocol";
 import { hasPlaceholder } from "./protocol";
 import type { Card, Domain } from "./ui/card";
 import { sentence } from "./ui/dom";
@@ -117,6 +117,11 @@ export class App {
   presets: Preset[] = [];
   /** Presets whose classifier the bundle ships precomputed. */
   classifiers: string[] = [];
+  /** The models the site offers (models/index.json), and the one the engine runs. */
+  models: SiteModel[] = [];
+  modelName = "default";
+  /** Milliseconds the last image took through the current model here (for the other models' estimates). */
+  imageMs: number | null = null;
   /** The image the wording and label-set lessons show. */
   subject: Item | null = null;
   readonly shareables: Shareable[] = [];

@@ -68,6 +68,7 @@ export class Engine {
   static parseState(fragment: string): string;
   static encodeState(state_json: string): string;
   static presets(): string;
+  static modelCosts(request_json: string): string;
 }
 
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;

@@ -13,7 +13,6 @@ const MAX_RESTARTS = 2;
 export class Engine {
   private client: WorkerClient | null = null;
   private readonly preferGpu: boolean;
-  private readonly modelName: string;
   private backendName = "";
   /** Why the CPU runs although WebGPU was asked for, when WebGPU failed after it started. */
   private gpuFailure: string | null = null;
@@ -24,8 +23,6 @@ export class Engine {
 
   constructor(private readonly app: App) {
     this.preferGpu = app.params.get("backend") !== "cpu";
-    const asked = app.params.get("model") ?? "";
-    this.modelName = /^[\w.-]+$/.test(asked) ? asked : "default";
     app.connect(this);
   }
 
@@ -36,14 +33,7 @@ export class Engine {
 
   /** Start the worker and load the model into it. */
   start(gpu = this.preferGpu): void {
-    const params = this.app.params;
-    // The worker picks its wasm module from this before anything else asks it for work.
-    const url = new URL("./worker.js", import.meta.url);
-    url.searchParams.set("backend", !gpu ? "cpu" : params.get("backend") === "webgpu" ? "webgpu" : "auto");
-    // ?threads=N: the CPU path's pool size (1: the single-threaded module), where the page may share memory.
-    const threads = params.get("threads");
-    if (threads !== null && /^\d{1,2}$/.test(threads)) url.searchParams.set("threads", threads);
-    this.client = new WorkerClient(url, (crash) => this.onCrash(crash));
+    this.client = new WorkerClient(workerUrl(this.app.params, gpu), (crash) => this.onCrash(crash));
     this.client.onEvent((event) => this.onEvent(event));
     if (this.app.presets.length === 0) void this.loadPresets();
     void this.load(gpu);
@@ -59,6 +49,26 @@ export class Engine {
     } catch (error) {
       if (!(error instanceof CrashError)) this.app.error("presets", `The paper's presets could not be read (${messageOf(error)})`);
     }
+  }
+
+  /** Run another of the site's models: a new worker loads it, and every image is embedded
+   * again; labels, templates and everything typed stay. */
+  switchModel(name: string): void {
+    this.app.modelName = name;
+    this.app.imageMs = null;
+    this.app.ready = false;
+    delete document.body.dataset.ready;
+    this.client?.terminate("the model was switched");
+    this.restarts = 0;
+    this.status.textContent = `Loading ${name}…`;
+    this.app.emit("stopped", { culprit: null, message: "the model was switched", fatal: false });
+    this.start(this.preferGpu && this.gpuFailure === null);
+    this.app.emit("restarted");
+  }
+
+  /** Whether the engine runs on the CPU (where a bigger model costs the most time). */
+  get onCpu(): boolean {
+    return this.backendName === "cpu";
   }
 
   /**
@@ -109,7 +119,8 @@ export class Engine {
       info = await this.call("init", {
         preferGpu: gpu,
         allowSoftwareGpu: params.get("backend") === "webgpu",
-        modelUrl: new URL(`models/${this.modelName}/`, location.href).href,
+        modelUrl: modelUrl(this.app.modelName),
+        keepBundles: this.app.models.map((m) => m.bundleId),
         debugShaders: params.get("debug") === "shaders",
         debugHooks: params.get("debug") === "hooks",
         debugRefuseDevice: params.get("debug") === "no-device",
@@ -148,6 +159,21 @@ export class Engine {
     if (fallbackReason) box.append(h("span", { class: "fallback" }, `WebGPU not used: ${fallbackReason}`));
     box.title = fallbackReason ? `${shown}\nWhy not WebGPU: ${fallbackReason}` : shown;
   }
+}
+
+/** The engine's worker script: it picks its wasm module from `backend` before any request.
+ * ?threads=N in the page's address: the CPU path's pool size (1: the single-threaded module). */
+export function workerUrl(params: URLSearchParams, gpu: boolean): URL {
+  const url = new URL("./worker.js", import.meta.url);
+  url.searchParams.set("backend", !gpu ? "cpu" : params.get("backend") === "webgpu" ? "webgpu" : "auto");
+  const threads = params.get("threads");
+  if (threads !== null && /^\d{1,2}$/.test(threads)) url.searchParams.set("threads", threads);
+  return url;
+}
+
+/** Where a model's bundle is served (its directory under models/). */
+export function modelUrl(name: string): string {
+  return new URL(`models/${name}/`, location.href).href;
 }
 
 /** One progress bar per bundle file while it downloads and is verified. */

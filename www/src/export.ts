@@ -1,6 +1,6 @@
 // "Download results": every gallery image × label with the probability, the cosine and the true
 // label, as CSV (one row per image and label, for a spreadsheet) and as JSON (the CLI's
-// `clip classify` shape, plus true labels). Where an image's heat map is open, its row also has
+// `clip classify` shape, plus true labels and the model's name). Where an image's heat map is open, its row also has
 // each template's own probability. Every number is the one Rust sent for the bars; this module
 // only lays them out.
 
@@ -66,6 +66,7 @@ function cell(text: string): string {
 function toJson(app: App, items: (Item & { zeroShot: ZeroShot })[]) {
   const first = items[0]!.zeroShot;
   return {
+    model: app.modelName,
     labels: first.classes,
     templates: first.templates,
     logit_scale: app.tau ?? null,

@@ -66,6 +66,7 @@ export class Gallery {
       const result = await this.app.call("embed", { imageId: item.id, bytes }, [bytes]);
       if (!this.app.items.includes(item)) return;
       item.embedded = true;
+      this.app.imageMs = result.ms;
       item.card.setEmbedded(result.ms, result.backend);
       item.card.setStatus("working", "Classifying…");
       this.app.emit("embedded", item);

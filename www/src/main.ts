@@ -9,6 +9,7 @@ import { ErrorBanner } from "./errors";
 import { Gallery } from "./gallery";
 import { loadExamples, mountInputs } from "./inputs";
 import { mountAB } from "./lessons/ab";
+import { mountCompare } from "./lessons/compare";
 import { mountContrast } from "./lessons/contrast";
 import { mountEnsemble } from "./lessons/ensemble";
 import { mountLabelSet } from "./lessons/labelset";
@@ -22,6 +23,7 @@ import { mountTemplates } from "./lessons/templates";
 import { mountTypographic } from "./lessons/typographic";
 import { mountWording } from "./lessons/wording";
 import { mountZeroShot } from "./lessons/zero-shot";
+import { mountModelPicker, readModels } from "./models";
 import { keepOffline, startServiceWorker } from "./offline";
 import { mountExport } from "./export";
 import { mountSession } from "./session";
@@ -54,6 +56,7 @@ mountProbe(app, path);
 mountShots(app, path, gallery);
 mountShift(app, path, gallery);
 mountTypographic(app, path, gallery);
+mountCompare(app, path);
 const restoreLink = mountShare(app);
 mountExport(app);
 
@@ -67,6 +70,8 @@ if (app.params.get("debug") === "hooks") {
 // anything is started. Once a model answers, the worker stores the rest of the page for offline use.
 if (!(await startServiceWorker(app.params))) {
   app.on("ready", () => void keepOffline());
+  await readModels(app);
+  mountModelPicker(app, engine);
   engine.start();
   restoreLink();
   void loadExamples(app, gallery);

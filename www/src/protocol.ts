@@ -54,6 +54,9 @@ export interface InitParams {
    * with "CLIP-DEBUG-CRASH" makes the worker fail uncaught while embedding it, and one starting
    * with "CLIP-DEBUG-POOL-CRASH" makes a thread of the threaded CPU module's pool panic. */
   debugHooks?: boolean;
+  /** Bundle ids of the site's other models, whose cached files stay (the rest, an older
+   * deploy's, are dropped). */
+  keepBundles?: string[];
   /** Test hook (?debug=no-device): every WebGPU adapter refuses a device, so the WebGPU module
    * hands over to the CPU module as it would for an adapter short of a limit the engine needs. */
   debugRefuseDevice?: boolean;
@@ -293,6 +296,33 @@ export interface PresetTopResult {
 }
 
 /** Every request the worker answers: its parameters and its result. */
+/** One model the site offers (www/build.mjs writes the list into models/index.json). */
+export interface SiteModel {
+  /** Its directory under models/, and its name in the address (?model=). */
+  name: string;
+  repo: string | null;
+  precision: string | null;
+  bundleId: string;
+  /** Every file of the bundle: what a first visit downloads. */
+  bytes: number;
+  /** The manifest's model config, for the cost estimate (Rust reads it). */
+  config: unknown;
+}
+
+export interface ModelCostsParams {
+  configs: unknown[];
+  /** One of them timed here: its index and milliseconds per image. */
+  measured: [number, number] | null;
+}
+
+/** Rust's crate::cost::Estimate. */
+export interface ModelEstimate {
+  parameters: number;
+  image_macs: number;
+  /** Expected here, scaled from the timed model; null without one. */
+  ms_per_image: number | null;
+}
+
 export interface Api {
   init: { params: InitParams; result: InitResult };
   embed: { params: EmbedParams; result: EmbedResult };
@@ -307,6 +337,8 @@ export interface Api {
   domainShift: { params: DomainShiftParams; result: DomainShiftResult };
   /** Every preset of the paper, from Rust (answered at once, even while a model loads). */
   presets: { params: Record<string, never>; result: { presets: Preset[] } };
+  /** Immediate too: what each model costs, and its expected time per image here. */
+  modelCosts: { params: ModelCostsParams; result: { estimates: ModelEstimate[] } };
   /** A link's fragment → its checked state (answered at once, even while a model loads). */
   parseState: { params: { fragment: string }; result: PageState };
   /** A state → the fragment that restores it. */

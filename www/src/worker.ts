@@ -3,7 +3,7 @@
 // a request superseded by a newer one on its channel is dropped. Requests that need only the wasm
 // module (link state, presets) are answered at once, even while a model loads.
 
-import type { Api, Method, PageState, Preset, Request } from "./protocol";
+import type { Api, Method, ModelEstimate, PageState, Preset, Request } from "./protocol";
 import { panicMessage } from "./protocol";
 import { Superseded, messageOf, post } from "./worker/events";
 import { loseDevice } from "./worker/gpu";
@@ -27,6 +27,10 @@ const immediate: Partial<Handlers> = {
   presets: async () => {
     await startWasm();
     return JSON.parse(wasm.Engine.presets()) as { presets: Preset[] };
+  },
+  modelCosts: async (params) => {
+    await startWasm();
+    return { estimates: JSON.parse(wasm.Engine.modelCosts(JSON.stringify(params))) as ModelEstimate[] };
   },
 };
 

@@ -29,12 +29,12 @@ export async function openCache(bundleId: string): Promise<Cache | null> {
   }
 }
 
-/** Drop the caches of other bundles (an older deploy's model). */
-export async function dropOtherCaches(bundleId: string): Promise<void> {
+/** Drop the caches of bundles the site no longer offers (an older deploy's models). */
+export async function dropOtherCaches(keep: string[]): Promise<void> {
   try {
     if (typeof caches === "undefined") return;
     for (const key of await caches.keys()) {
-      if (key.startsWith(CACHE_PREFIX) && key !== CACHE_PREFIX + bundleId) await caches.delete(key);
+      if (key.startsWith(CACHE_PREFIX) && !keep.some((id) => key === CACHE_PREFIX + id)) await caches.delete(key);
     }
   } catch {
     // best effort

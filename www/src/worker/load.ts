@@ -31,7 +31,7 @@ export async function initialize(params: InitParams): Promise<InitResult> {
   // Beside its files, so a visit without the network finds the bundle (fetchManifest).
   await store(cache, manifestUrl, new TextEncoder().encode(manifestText));
   const model = JSON.parse(engine!.modelInfo()) as ModelInfo;
-  void dropOtherCaches(manifest.bundle_id);
+  void dropOtherCaches([manifest.bundle_id, ...(params.keepBundles ?? [])]);
   stage("ready");
   return {
     backend,
