@@ -82,4 +82,8 @@ join kernels
 # models, so the tests can switch and compare (the first is the page's default).
 export CLIP_BIN="$CARGO_TARGET_DIR/release/clip"
 step ./build.sh --from tests/fixtures/tiny-quickgelu --from tests/fixtures/tiny-gelu --bundle-dir "$SCRATCH/models" --out "$SCRATCH/site"
-step env CLIP_SITE="$SCRATCH/site" node --test tests/browser/
+# The two backends' browser tests at once (each waits on the browser much of the time).
+export CLIP_SITE="$SCRATCH/site"
+beside webgpu env CLIP_BROWSER_MODES=webgpu node --test tests/browser/page.test.mjs
+step env CLIP_BROWSER_MODES=cpu node --test tests/browser/
+join webgpu
