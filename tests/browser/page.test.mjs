@@ -732,7 +732,9 @@ for (const mode of MODES) {
       const select = page.locator('[data-testid="model-select"]');
       const options = await select.locator("option").evaluateAll((els) => els.map((e) => ({ value: e.value, text: e.textContent })));
       assert.deepEqual(options.map((o) => o.value), SITE_MODELS.map((m) => m.name));
-      options.forEach((o, i) => assert.ok(o.text.includes(`${(SITE_MODELS[i].bytes / 1e3).toFixed(0)} kB`), `the size of ${o.value} in “${o.text}”`));
+      // As the page writes sizes: kB below a megabyte, else MB with one decimal.
+      const size = (bytes) => (bytes < 1e6 ? `${(bytes / 1e3).toFixed(bytes < 1e4 ? 1 : 0)} kB` : `${(bytes / 1e6).toFixed(1)} MB`);
+      options.forEach((o, i) => assert.ok(o.text.includes(size(SITE_MODELS[i].bytes)), `the size of ${o.value} in “${o.text}”`));
       assert.equal(await select.inputValue(), first.name);
       const set = await loadSet(page, "labelled");
 
