@@ -748,14 +748,15 @@ for (const mode of MODES) {
         { timeout: WORK_MS },
       );
       assert.match(await page.textContent("#model-status"), /Model ready/);
-      const shown = card(page, set.images[0].file);
+      const example = (name) => page.locator(`[data-testid="image-card"][data-name="${name}"]`);
+      const shown = example(set.images[0].file);
       const labels = JSON.parse(await shown.getAttribute("data-labels"));
       const templates = JSON.parse(await shown.getAttribute("data-templates"));
       const files = set.images.map((i) => join(DIST, "examples", "labelled", i.file));
       const onModel = (name) =>
         clipJson(["classify", "--model", join(DIST, "models", name), ...files.flatMap((f) => ["--image", f]), ...labels.map((l) => `--label=${l}`), ...templates.map((x) => `--template=${x}`)]);
       const [bySecond, byFirst] = await Promise.all([onModel(second.name), onModel(first.name)]);
-      for (const i of [0, 1, 2]) assertMatchesCli(await bars(card(page, set.images[i].file)), labels, bySecond.results[i], `${set.images[i].file} on ${second.name}`);
+      for (const i of [0, 1, 2]) assertMatchesCli(await bars(example(set.images[i].file)), labels, bySecond.results[i], `${set.images[i].file} on ${second.name}`);
 
       // Comparing: the other model in a worker of its own, on the same images, labels and templates.
       await page.locator("section.models summary").scrollIntoViewIfNeeded();
@@ -763,12 +764,13 @@ for (const mode of MODES) {
       assert.deepEqual(await other.locator("option").evaluateAll((els) => els.map((e) => e.value)), SITE_MODELS.filter((m) => m.name !== second.name).map((m) => m.name));
       await other.selectOption(first.name);
       await page.click('[data-testid="compare-start"]');
+      // Every labelled image (the gallery's own example photos are in it too) scored by both.
       await page.waitForFunction(
-        (n) => {
+        (files) => {
           const r = document.querySelector('[data-testid="compare-result"]');
-          return r?.dataset.probsB && Object.values(JSON.parse(r.dataset.probsB)).filter(Boolean).length === n;
+          return r?.dataset.probsB && files.every((f) => JSON.parse(r.dataset.probsB)[f]);
         },
-        set.images.length,
+        set.images.map((i) => i.file),
         { timeout: READY_MS },
       );
       const result = page.locator('[data-testid="compare-result"]');
