@@ -259,21 +259,22 @@ if [ "$WEB" = 1 ]; then
 fi
 
 # --- wasm modules -------------------------------------------------------------------------------
-# wasm_module FEATURES DIR: cargo build (profile wasm-release: release, with cubecl's GPU kernel
-# compiler built for size), then bindgen_and_optimise.
+# wasm_module FEATURES DIR [WASM_OPT_FLAGS]: cargo build (profile wasm-release: release, with
+# cubecl's GPU kernel compiler built for size), then bindgen_and_optimise.
 # Its own target directory, so it never waits for a native build's lock (tests/run.sh compiles
 # them side by side).
 wasm_module() {
   local features="$1" dir="$2"
+  shift 2
   CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm" \
     cargo build --profile wasm-release --quiet -p clip --lib --target wasm32-unknown-unknown --no-default-features $features
-  bindgen_and_optimise "$CARGO_TARGET_DIR/wasm/wasm32-unknown-unknown/wasm-release/clip.wasm" "$dir"
+  bindgen_and_optimise "$CARGO_TARGET_DIR/wasm/wasm32-unknown-unknown/wasm-release/clip.wasm" "$dir" "$@"
 }
-# bindgen_and_optimise WASM DIR [WASM_OPT_FLAGS]: wasm-bindgen into DIR now, then wasm-opt -O3
-# from npm's binaryen (pinned in www/package.json; Debian's 108 breaks wasm-bindgen's reference
+# bindgen_and_optimise WASM DIR [WASM_OPT_FLAGS]: wasm-bindgen into DIR now, then wasm-opt (-O3
+# unless the flags name another level) from npm's binaryen (pinned in www/package.json; Debian's 108 breaks wasm-bindgen's reference
 # types) in the background: it runs on one core for minutes (5 of them for the WebGPU module,
 # cold) while the next module's cargo build uses the other. Its result depends only on its
-# input, so it is cached by the input's sha256 next to the cargo build. CLIP_WASM_OPT=0 skips it.
+# input and flags, so it is cached by their sha256 next to the cargo build. CLIP_WASM_OPT=0 skips it.
 MODULES=()
 bindgen_and_optimise() {
   local input="$1" dir="$2"
@@ -285,14 +286,17 @@ bindgen_and_optimise() {
   [ "${CLIP_WASM_OPT:-1}" = 0 ] || background "wasm-opt on $dir" optimise "$dir" "$@"
 }
 optimise() {
-  local dir="$1" sha cached
+  local dir="$1" sha cached level=-O3
   shift
+  case "${1:-}" in -O*) level="$1"; shift ;; esac
   sha="$(sha256sum "$dir/clip_bg.wasm" | cut -d' ' -f1)"
+  # -O3 alone keeps the cache key it always had.
+  [ "$level $*" = "-O3 " ] || sha="$(printf '%s %s' "$sha" "$level $*" | sha256sum | cut -d' ' -f1)"
   cached="$CARGO_TARGET_DIR/wasm-opt-cache/$sha.wasm"
   if [ ! -f "$cached" ]; then
-    say "optimising $dir/clip_bg.wasm with wasm-opt -O3 ($(www/node_modules/.bin/wasm-opt --version | head -n1); a few minutes, cached)"
+    say "optimising $dir/clip_bg.wasm with wasm-opt $level ($(www/node_modules/.bin/wasm-opt --version | head -n1); a few minutes, cached)"
     mkdir -p "$(dirname "$cached")"
-    www/node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+    www/node_modules/.bin/wasm-opt "$level" --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
       --enable-sign-ext --enable-mutable-globals --enable-reference-types "$@" \
       "$dir/clip_bg.wasm" -o "$cached.$BASHPID.tmp"
     mv "$cached.$BASHPID.tmp" "$cached"
@@ -311,7 +315,9 @@ finish_modules() {
   done
 }
 if [ "$WEB" = 1 ]; then
-  wasm_module "--features wgpu" www/pkg
+  # -Oz for the WebGPU module: with burn's fusion it is 4.02 MB gzipped after -O3 and 3.97 MB
+  # after -Oz; its CPU side only launches GPU work.
+  wasm_module "--features wgpu" www/pkg -Oz
   wasm_module "--features cpu" www/pkg-cpu
   if [ "$THREADS" = 1 ]; then
     await "the threaded CPU module's build"

@@ -2,16 +2,24 @@
 # Speed race: this repo's wasm CLIP against transformers.js, on the same checkpoint's weights.
 #   bench/compare.sh HF_DIR [--runs N] [--images N] [--prompts N] [--no-webgpu] [--no-threads] [--webgpu-runs N]
 #                    [--webgpu-dtype fp32|q8] [--chromium PATH] [--chromium-args "ARGS"] [--json FILE]
+#                    [--before-pkg DIR]   (a WebGPU module built otherwise, e.g. from the last commit:
+#                                          raced as a third contender, "before", in the same run)
 # Env: CLIP_BIN (default /var/cache/clip-zero-shot/target/release/clip), BENCH_WORK (work dir,
 # default /tmp/clip-bench-<name of HF_DIR>), PYTHON (default python3). See bench/README.md.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
 if [[ $# -lt 1 || "$1" == -* ]]; then
-  sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 hf="$(cd "$1" && pwd)"; shift
+before_pkg=""
+args=()
+while [[ $# -gt 0 ]]; do
+  if [[ "$1" == --before-pkg ]]; then before_pkg="$(cd "$2" && pwd)"; shift 2; else args+=("$1"); shift; fi
+done
+set -- ${args[@]+"${args[@]}"}
 for f in config.json model.safetensors tokenizer.json preprocessor_config.json; do
   [[ -e "$hf/$f" ]] || { echo "compare.sh: $hf has no $f" >&2; exit 2; }
 done
@@ -53,8 +61,12 @@ for f in "$repo"/www/pkg{,-cpu}/clip{.js,_bg.wasm}; do
 done
 rm -rf "$site"
 mkdir -p "$site/pkg" "$site/pkg-cpu" "$site/tjs" "$site/ort" "$site/models" "$site/images"
-cp "$here/site/index.html" "$here/site/bench.js" "$here/site/ours-worker.js" "$site/"
+cp "$here/site/index.html" "$here/site/bench.js" "$here/site/ours-worker.js" "$here/site/gpu-counts.js" "$site/"
 cp "$repo/www/pkg/clip.js" "$repo/www/pkg/clip_bg.wasm" "$site/pkg/"
+if [[ -n "$before_pkg" ]]; then
+  mkdir -p "$site/pkg-before"
+  cp "$before_pkg/clip.js" "$before_pkg/clip_bg.wasm" "$site/pkg-before/"
+fi
 cp "$repo/www/pkg-cpu/clip.js" "$repo/www/pkg-cpu/clip_bg.wasm" "$site/pkg-cpu/"
 # The threaded CPU module as wasm-bindgen wrote it (its pool workers import the glue and snippets).
 if [[ -f "$repo/www/pkg-threads/clip_bg.wasm" ]]; then

@@ -2,6 +2,9 @@
 // The driver: serves SITE with bench/server.mjs, runs each configuration in a fresh headless
 // Chromium per contender and run (alternating ours, theirs), prints the table and a final
 // `{"ratios": ...}` JSON line. compare.sh builds SITE and calls this; see README.md.
+// On WebGPU it also prints what each contender asked of the GPU per request (gpu-counts.js), and
+// when SITE has pkg-before/ (compare.sh --before-pkg) a third contender, "before": ours with
+// that WebGPU module, so a change is measured against its baseline in the same run.
 //   node bench/run.mjs SITE [--runs N] [--images N] [--prompts N] [--no-webgpu] [--webgpu-runs N]
 //        [--no-threads] [--webgpu-dtype fp32|q8] [--chromium PATH] [--chromium-args "ARGS"] [--timeout-s S] [--json FILE]
 import { spawn } from "node:child_process";
@@ -107,6 +110,13 @@ const configs = [
 ];
 if (opts.webgpu) configs.push({ key: "webgpu", title: `WebGPU (ours q8 bundle; theirs dtype ${opts.webgpuDtype})`, threads: 1, gpu: true, runs: opts.webgpuRuns, images: 5, prompts: 2, dtype: opts.webgpuDtype });
 
+// The WebGPU calls reported per request: the last steady image's and the last batch of 10
+// prompts' (the most warmed: pipelines compiled, autotune settled).
+const GPU_REQUESTS = [["image", "steady image"], ["prompts_10", "10 prompts"]];
+const gpuPerRequest = (res) =>
+  res?.gpu_calls ? Object.fromEntries(GPU_REQUESTS.map(([k]) => [k, res.gpu_calls[k]?.at(-1) ?? null])) : null;
+const hasBefore = existsSync(join(site, "pkg-before", "clip_bg.wasm"));
+
 const report = { configs: {}, ratios: {} };
 let isolated = null;
 const all = {};
@@ -117,10 +127,11 @@ try {
       say(`skipping ${cfg.key}: the page is not cross-origin isolated, so neither contender can run threads`);
       continue;
     }
-    const results = { ours: [], theirs: [] };
+    const contenders = cfg.gpu && hasBefore ? ["ours", "before", "theirs"] : ["ours", "theirs"];
+    const results = Object.fromEntries(contenders.map((who) => [who, []]));
     const errors = {};
     for (let r = 0; r < cfg.runs; r++) {
-      for (const who of ["ours", "theirs"]) {
+      for (const who of contenders) {
         if (errors[who]) continue;
         say(`${cfg.key} run ${r + 1}/${cfg.runs}: ${who}`);
         try {
@@ -140,6 +151,10 @@ try {
       const ours = median(results.ours.map((x) => x[m]));
       const theirs = median(results.theirs.map((x) => x[m]));
       row[m] = { ours, theirs, ratio: ours != null && theirs ? ours / theirs : null };
+      if (results.before) {
+        const before = median(results.before.map((x) => x[m]));
+        Object.assign(row[m], { before, ratio_before: before != null && theirs ? before / theirs : null });
+      }
     }
     const o = results.ours[0], t = results.theirs[0];
     report.configs[cfg.key] = {
@@ -150,9 +165,25 @@ try {
       cosine_ours_vs_theirs: { image: cosine(o?.image_embedding, t?.image_embedding), text: cosine(o?.text_embedding, t?.text_embedding) },
       errors,
       measures: row,
-      raw: { ours: results.ours.map(({ image_embedding, text_embedding, ...rest }) => rest), theirs: results.theirs.map(({ image_embedding, text_embedding, ...rest }) => rest) },
+      raw: Object.fromEntries(contenders.map((who) => [who, results[who].map(({ image_embedding, text_embedding, ...rest }) => rest)])),
     };
-    report.ratios[cfg.key] = Object.fromEntries(Object.entries(row).map(([m, v]) => [m, v.ratio == null ? null : Number(v.ratio.toFixed(3))]));
+    const round = (x) => (x == null || !Number.isFinite(x) ? null : Number(x.toFixed(3)));
+    report.ratios[cfg.key] = Object.fromEntries(Object.entries(row).map(([m, v]) => [m, round(v.ratio)]));
+    if (results.before) {
+      report.configs[cfg.key].cosine_ours_vs_before = { image: cosine(o?.image_embedding, results.before[0]?.image_embedding), text: cosine(o?.text_embedding, results.before[0]?.text_embedding) };
+      report.ratios[`${cfg.key}_before`] = Object.fromEntries(Object.entries(row).map(([m, v]) => [m, round(v.ratio_before)]));
+    }
+    if (cfg.gpu) {
+      // Counts are the same in every run (same engine, same model): the first run's.
+      const calls = Object.fromEntries(contenders.map((who) => [who, gpuPerRequest(results[who][0])]));
+      report.configs[cfg.key].gpu_calls = calls;
+      const ratioOf = (who) =>
+        calls[who] && calls.theirs
+          ? Object.fromEntries(GPU_REQUESTS.map(([k]) => [k, Object.fromEntries(Object.keys(calls.theirs[k] ?? {}).map((c) => [c, round(calls[who][k]?.[c] / calls.theirs[k][c])]))]))
+          : null;
+      report.ratios.webgpu_calls = ratioOf("ours");
+      if (results.before) report.ratios.webgpu_calls_before = ratioOf("before");
+    }
   }
 } finally {
   server.kill();
@@ -163,6 +194,7 @@ for (const [key, c] of Object.entries(report.configs)) {
   console.log(`\n## ${key}: ${c.title}`);
   console.log(`runs: ours ${c.runs.ours}, theirs ${c.runs.theirs} (fresh browser each; medians across runs)`);
   console.log(`ours:   ${c.backends.ours}`);
+  if (c.raw.before) console.log(`before: ours with the WebGPU module of --before-pkg (${c.raw.before.length} runs)`);
   console.log(`theirs: ${c.backends.theirs}`);
   for (const [who, e] of Object.entries(c.errors)) console.log(`${who} FAILED: ${e}`);
   const cs = c.cosine_ours_vs_theirs;
@@ -172,13 +204,33 @@ for (const [key, c] of Object.entries(report.configs)) {
     const p = Object.fromEntries(["decode", "preprocess", "model"].map((k) => [k, median(parts.map((x) => x[k]))]));
     console.log(`theirs' steady image split (median ms): decode ${p.decode.toFixed(1)}, preprocess ${p.preprocess.toFixed(1)}, vision model ${p.model.toFixed(1)}`);
   }
-  const w = [30, 14, 14, 11];
+  const before = Boolean(c.raw.before);
+  const ratio = (x) => (x == null || !Number.isFinite(x) ? "n/a" : x.toFixed(2));
+  const w = before ? [30, 14, 14, 14, 11, 13] : [30, 14, 14, 11];
   const line = (cells) => "| " + cells.map((x, i) => String(x).padEnd(w[i])).join(" | ") + " |";
-  console.log(line(["measure", "ours", "theirs", "ours÷theirs"]));
+  console.log(line(before ? ["measure", "ours", "before", "theirs", "ours÷theirs", "before÷theirs"] : ["measure", "ours", "theirs", "ours÷theirs"]));
   console.log("|" + w.map((n) => "-".repeat(n + 2)).join("|") + "|");
   for (const [m, label] of MEASURES) {
     const v = c.measures[m];
-    console.log(line([label, fmt(v.ours, m), fmt(v.theirs, m), v.ratio == null ? "n/a" : v.ratio.toFixed(2)]));
+    console.log(line(before
+      ? [label, fmt(v.ours, m), fmt(v.before, m), fmt(v.theirs, m), ratio(v.ratio), ratio(v.ratio_before)]
+      : [label, fmt(v.ours, m), fmt(v.theirs, m), ratio(v.ratio)]));
+  }
+  if (c.gpu_calls) {
+    console.log(`\nWebGPU calls per request (the last steady one; counted in each contender's realm):`);
+    const who = Object.keys(c.gpu_calls);
+    const counters = Object.keys(c.gpu_calls.theirs?.image ?? c.gpu_calls.ours?.image ?? {});
+    const cw = [22, 14, ...who.map(() => 9), 11, ...(before ? [13] : [])];
+    const cline = (cells) => "| " + cells.map((x, i) => String(x).padEnd(cw[i])).join(" | ") + " |";
+    console.log(cline(["call", "request", ...who, "ours÷theirs", ...(before ? ["before÷theirs"] : [])]));
+    console.log("|" + cw.map((n) => "-".repeat(n + 2)).join("|") + "|");
+    for (const counter of counters) {
+      for (const [k, label] of GPU_REQUESTS) {
+        const n = (x) => c.gpu_calls[x]?.[k]?.[counter];
+        const r = (x) => (n(x) == null || !n("theirs") ? "n/a" : (n(x) / n("theirs")).toFixed(2));
+        console.log(cline([counter, label, ...who.map((x) => n(x) ?? "n/a"), r("ours"), ...(before ? [r("before")] : [])]));
+      }
+    }
   }
 }
 // Code on the wire: each contender's scripts and wasm, raw, gzip -9 and brotli 11 (what a host
@@ -201,9 +253,10 @@ report.code_bytes = {
   ours_cpu: wire(["pkg-cpu/clip.js", "pkg-cpu/clip_bg.wasm"]),
   ...(threadedFiles ? { ours_threads: wire(threadedFiles) } : {}),
   ours_webgpu: wire(["pkg/clip.js", "pkg/clip_bg.wasm"]),
+  ...(hasBefore ? { before_webgpu: wire(["pkg-before/clip.js", "pkg-before/clip_bg.wasm"]) } : {}),
   theirs: wire(["tjs/transformers.js", "ort/ort-wasm-simd-threaded.asyncify.mjs", "ort/ort-wasm-simd-threaded.asyncify.wasm"]),
 };
-const modules = [["ours_cpu", "CPU module"], ["ours_threads", "threaded CPU module"], ["ours_webgpu", "WebGPU module"]].filter(([k]) => report.code_bytes[k]);
+const modules = [["ours_cpu", "CPU module"], ["ours_threads", "threaded CPU module"], ["ours_webgpu", "WebGPU module"], ["before_webgpu", "WebGPU module before"]].filter(([k]) => report.code_bytes[k]);
 console.log("\n## code on the wire (scripts + wasm, bytes)");
 console.log(`| encoding | ${modules.map(([, name]) => `ours, ${name}`).join(" | ")} | theirs | ${modules.map(([, name]) => `${name} ÷ theirs`).join(" | ")} |`);
 console.log(`|---|${modules.map(() => "---|").join("")}---|${modules.map(() => "---|").join("")}`);

@@ -1,7 +1,10 @@
 // The harness page: one contender per page load, chosen by the query string
-//   ?who=ours|theirs&threads=1|2&gpu=0|1&images=5&prompts=5&dtype=q8
+//   ?who=ours|before|theirs&threads=1|2&gpu=0|1&images=5&prompts=5&dtype=q8
+// ("before" is ours with the WebGPU module in pkg-before/: compare.sh's --before-pkg).
 // It times load → ready, the first image, steady images, 1 prompt and 10 prompts, reads the wasm
-// heap, and leaves everything in window.__bench (the driver, bench/run.mjs, polls for it).
+// heap, counts the WebGPU calls of each request (gpu-counts.js) and leaves everything in
+// window.__bench (the driver, bench/run.mjs, polls for it).
+import { gpuCounts, gpuDelta } from "./gpu-counts.js";
 
 // Record every WebAssembly.Memory the page makes or instantiates, before any contender loads:
 // onnxruntime-web (a threaded Emscripten build) creates its memory in JS and keeps the module
@@ -63,9 +66,11 @@ async function loadOurs() {
   const worker = new Worker(new URL("./ours-worker.js", import.meta.url), { type: "module" });
   const pending = new Map();
   let lastHeap = null;
+  let lastGpu = null;
   let nextId = 0;
   worker.onmessage = ({ data }) => {
     lastHeap = data.heap ?? lastHeap;
+    lastGpu = data.gpu ?? lastGpu;
     const call = pending.get(data.id);
     pending.delete(data.id);
     if (data.ok) call.resolve(data.result);
@@ -81,10 +86,11 @@ async function loadOurs() {
       pending.set(id, { resolve, reject });
       worker.postMessage({ id, op, args });
     });
-  const backend = await call("load", gpu, threads);
+  const backend = await call("load", gpu, threads, who === "before" ? "pkg-before" : "pkg");
   return {
     backend,
     heap: () => lastHeap,
+    gpu: () => lastGpu, // the worker's realm: counts as of its last answer
     heapHow: "wasm-bindgen exports.memory.buffer.byteLength (in its worker)",
     embedImage: (bytes) => call("embedImage", bytes),
     embedTexts: (texts) => call("embedTexts", texts),
@@ -118,6 +124,7 @@ async function loadTheirs() {
   return {
     backend: `transformers.js ${T.env.version}, onnxruntime-web ${env.backends.onnx.versions?.web ?? "?"}, device ${device}, dtype ${dtype}, numThreads ${env.backends.onnx.wasm.numThreads}`,
     heap: () => (memories.size ? heapBytes() : null),
+    gpu: gpuCounts, // this realm's: onnxruntime-web's WebGPU runs on the page's thread
     heapHow: "sum of onnxruntime-web's WebAssembly.Memory byteLength (hooked constructor)",
     embedImage: async (bytes) => {
       const t0 = now();
@@ -142,7 +149,16 @@ async function main() {
   const images = await Promise.all(IMAGES.map((name) => bytesOf(`images/${name}`)));
   const result = { who, threads, gpu, crossOriginIsolated: self.crossOriginIsolated, userAgent: navigator.userAgent };
   const t0 = now();
-  const engine = who === "ours" ? await loadOurs() : await loadTheirs();
+  const engine = who === "theirs" ? await loadTheirs() : await loadOurs();
+  // WebGPU calls per request: each call's delta; the driver reports the last of each kind (the
+  // most warmed: pipelines compiled, autotune settled).
+  const gpuCalls = { image: [], prompts_1: [], prompts_10: [] };
+  const counted = async (kind, call) => {
+    const before = engine.gpu();
+    const out = await call();
+    gpuCalls[kind]?.push(gpuDelta(before, engine.gpu()));
+    return out;
+  };
   result.load_ms = now() - t0;
   result.backend = engine.backend;
   result.heap_bytes = engine.heap();
@@ -156,7 +172,7 @@ async function main() {
   const steady = [];
   for (let i = 0; i < imageRuns; i++) {
     t = now();
-    await engine.embedImage(images[(i + 1) % images.length]);
+    await counted("image", () => engine.embedImage(images[(i + 1) % images.length]));
     steady.push(now() - t);
   }
   result.steady_image_ms = median(steady);
@@ -175,7 +191,7 @@ async function main() {
     for (let i = 0; i < promptRuns; i++) {
       const texts = freshPrompts(n);
       t = now();
-      await engine.embedTexts(texts);
+      await counted(`prompts_${n}`, () => engine.embedTexts(texts));
       times.push(now() - t);
     }
     result[`prompts_${n}_ms`] = median(times);
@@ -183,6 +199,10 @@ async function main() {
     log(`${n} prompt(s): ${result[`prompts_${n}_ms`].toFixed(0)} ms`);
   }
   result.heap_after_bytes = engine.heap();
+  if (gpu) {
+    result.gpu_calls = gpuCalls;
+    result.gpu_total = engine.gpu(); // load and first image included
+  }
   return result;
 }
 

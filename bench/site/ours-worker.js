@@ -3,6 +3,10 @@
 // Requests: {id, op, args}; each answer carries the wasm heap's size then.
 //   load(gpu, threads): the WebGPU module (gpu), the CPU-only module (threads 1) or the threaded
 //   CPU module with a pool of `threads` workers; then the q8 bundle as the page loads it.
+//   `pkg` names another WebGPU module to load instead of ./pkg/ (compare.sh's --before-pkg).
+// Each answer also carries this realm's WebGPU call counts so far (gpu-counts.js).
+import { gpuCounts } from "./gpu-counts.js";
+
 let engine = null;
 let memory = null;
 
@@ -13,8 +17,8 @@ async function bytesOf(path) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-async function load(gpu, threads) {
-  const dir = gpu ? "./pkg/" : threads > 1 ? "./pkg-threads/" : "./pkg-cpu/";
+async function load(gpu, threads, pkg) {
+  const dir = gpu ? `./${pkg ?? "pkg"}/` : threads > 1 ? "./pkg-threads/" : "./pkg-cpu/";
   const clip = await import(url(dir + "clip.js"));
   const wasm = await clip.default({ module_or_path: new URL(dir + "clip_bg.wasm", self.location.href) });
   memory = wasm.memory;
@@ -39,8 +43,8 @@ self.onmessage = async ({ data: { id, op, args } }) => {
   try {
     const result =
       op === "load" ? await load(...args) : op === "embedImage" ? await engine.embedImage(args[0]) : await engine.embedTexts(args[0]);
-    self.postMessage({ id, ok: true, result, heap: memory?.buffer.byteLength ?? null });
+    self.postMessage({ id, ok: true, result, heap: memory?.buffer.byteLength ?? null, gpu: gpuCounts() });
   } catch (error) {
-    self.postMessage({ id, ok: false, error: String(error?.message ?? error), heap: memory?.buffer.byteLength ?? null });
+    self.postMessage({ id, ok: false, error: String(error?.message ?? error), heap: memory?.buffer.byteLength ?? null, gpu: gpuCounts() });
   }
 };
