@@ -17,7 +17,10 @@ hf="$(cd "$1" && pwd)"; shift
 before_pkg=""
 args=()
 while [[ $# -gt 0 ]]; do
-  if [[ "$1" == --before-pkg ]]; then before_pkg="$(cd "$2" && pwd)"; shift 2; else args+=("$1"); shift; fi
+  if [[ "$1" == --before-pkg ]]; then
+    [[ -f "${2:-}/clip.js" && -f "${2:-}/clip_bg.wasm" ]] || { echo "compare.sh: --before-pkg needs a folder with a WebGPU module's clip.js and clip_bg.wasm (got '${2:-}')" >&2; exit 2; }
+    before_pkg="$(cd "$2" && pwd)"; shift 2
+  else args+=("$1"); shift; fi
 done
 set -- ${args[@]+"${args[@]}"}
 for f in config.json model.safetensors tokenizer.json preprocessor_config.json; do
