@@ -219,7 +219,14 @@ page_tools() {
     CARGO_TARGET_DIR="$dir" cargo install --quiet --locked wasm-bindgen-cli --version "$WB_VERSION" 2>/dev/null \
       || CARGO_TARGET_DIR="$dir" cargo install --quiet wasm-bindgen-cli --version "$WB_VERSION"
   fi
-  (cd www && npm ci --silent --no-audit --no-fund)
+  # npm ci empties node_modules first, so it runs only when the lockfile changed since the last
+  # install (a build beside a running browser test must not pull playwright from under it).
+  local lock stamp=www/node_modules/.clip-package-lock.sha256
+  lock="$(sha256sum www/package-lock.json | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$lock" ]; then
+    (cd www && npm ci --silent --no-audit --no-fund)
+    echo "$lock" >"$stamp"
+  fi
 }
 
 # The threaded CPU module: std rebuilt with atomics (nightly's -Z build-std), shared memory up to
@@ -256,6 +263,40 @@ if [ "$WEB" = 1 ]; then
   else
     say "skipping the threaded CPU module: no nightly toolchain with rust-src (rustup toolchain install nightly --component rust-src)"
   fi
+fi
+
+# --- the model bundle ---------------------------------------------------------------------------
+# Converting needs no GPU, so build.sh builds the CLI without wgpu (215 crates, not 325);
+# CLIP_BIN names a clip binary to use instead (the tests pass the one they built). The CLI's
+# build, the conversion and the classifiers (minutes of text tower on a full-size model) run
+# beside the wasm modules' builds: neither needs the other, and each leaves a core idle at times.
+mkdir -p "$BUNDLE_DIR"
+BUNDLES=()
+for name in "${NAMES[@]+"${NAMES[@]}"}"; do BUNDLES+=("$(cd "$BUNDLE_DIR" && pwd)/$name-$PRECISION"); done
+make_bundles() {
+  local clip i name names
+  if [ -n "${CLIP_BIN:-}" ]; then
+    clip="$(absolute "$CLIP_BIN")"
+    [ -x "$clip" ] || die "CLIP_BIN=$CLIP_BIN is not an executable clip binary"
+  else
+    say "building the native clip CLI (CPU only: enough to convert; cargo build --release gives the one with wgpu)"
+    cargo build --release --quiet -p clip --bin clip --no-default-features --features cli
+    clip="$CARGO_TARGET_DIR/release/clip"
+  fi
+  local classifier_args=()
+  if [ "$CLASSIFIERS" != none ]; then
+    IFS=',' read -ra names <<<"$CLASSIFIERS"
+    for name in "${names[@]}"; do classifier_args+=(--classifier "$name"); done
+    say "precomputing the $CLASSIFIERS zero-shot classifiers: ImageNet's 80,000 prompts take about 5 minutes for ViT-B/32 on 2 cores (--classifiers none skips them)"
+  fi
+  for i in "${!SOURCE_DIRS[@]}"; do
+    say "converting ${SOURCE_DIRS[$i]} to ${BUNDLES[$i]} ($PRECISION)"
+    rm -rf "${BUNDLES[$i]}"
+    "$clip" convert --from "${SOURCE_DIRS[$i]}" --out "${BUNDLES[$i]}" --precision "$PRECISION" "${classifier_args[@]}" >/dev/null
+  done
+}
+if [ "$MODULES_ONLY" = 0 ]; then
+  if [ "$WEB" = 1 ]; then background "converting the model" make_bundles; else make_bundles; fi
 fi
 
 # --- wasm modules -------------------------------------------------------------------------------
@@ -328,33 +369,8 @@ if [ "$WEB" = 1 ]; then
 fi
 [ "$MODULES_ONLY" = 0 ] || { finish_modules; say "done: the wasm modules are in www/pkg, www/pkg-cpu and www/pkg-threads"; exit 0; }
 
-# --- the model bundle ---------------------------------------------------------------------------
-# Converting needs no GPU, so build.sh builds the CLI without wgpu (215 crates, not 325);
-# CLIP_BIN names a clip binary to use instead (the tests pass the one they built).
-if [ -n "${CLIP_BIN:-}" ]; then
-  CLIP="$(absolute "$CLIP_BIN")"
-  [ -x "$CLIP" ] || die "CLIP_BIN=$CLIP_BIN is not an executable clip binary"
-else
-  say "building the native clip CLI (CPU only: enough to convert; cargo build --release gives the one with wgpu)"
-  cargo build --release --quiet -p clip --bin clip --no-default-features --features cli
-  CLIP="$CARGO_TARGET_DIR/release/clip"
-fi
-mkdir -p "$BUNDLE_DIR"
-CLASSIFIER_ARGS=()
-if [ "$CLASSIFIERS" != none ]; then
-  IFS=',' read -ra names <<<"$CLASSIFIERS"
-  for name in "${names[@]}"; do CLASSIFIER_ARGS+=(--classifier "$name"); done
-  say "precomputing the $CLASSIFIERS zero-shot classifiers: ImageNet's 80,000 prompts take about 5 minutes for ViT-B/32 on 2 cores (--classifiers none skips them)"
-fi
-BUNDLES=()
-for i in "${!SOURCE_DIRS[@]}"; do
-  bundle="$(cd "$BUNDLE_DIR" && pwd)/${NAMES[$i]}-$PRECISION"
-  say "converting ${SOURCE_DIRS[$i]} to $bundle ($PRECISION)"
-  rm -rf "$bundle"
-  "$CLIP" convert --from "${SOURCE_DIRS[$i]}" --out "$bundle" --precision "$PRECISION" "${CLASSIFIER_ARGS[@]}" >/dev/null
-  BUNDLES+=("$bundle")
-done
 [ "$WEB" = 1 ] || { say "bundles ready: ${BUNDLES[*]}"; exit 0; }
+await "converting the model"
 finish_modules
 
 # --- the page -----------------------------------------------------------------------------------

@@ -75,15 +75,16 @@ beside modules ./build.sh --modules-only
 beside kernels flex_kernels
 step cargo test --release --workspace --no-run
 join modules
-step env CLIP_TEST_PAGE=1 cargo test --release --workspace
-join kernels
 
 # The CLI the Rust tests built converts the fixtures (build.sh would build a CPU-only one); two
 # models, so the tests can switch and compare (the first is the page's default).
 export CLIP_BIN="$CARGO_TARGET_DIR/release/clip"
 step ./build.sh --from tests/fixtures/tiny-quickgelu --from tests/fixtures/tiny-gelu --bundle-dir "$SCRATCH/models" --out "$SCRATCH/site"
-# The two backends' browser tests at once (each waits on the browser much of the time).
+# The browser tests on WebGPU (SwiftShader: the longest step) start now and run beside the Rust
+# tests and the CPU browser tests, which wait on the browser or on lavapipe much of the time.
 export CLIP_SITE="$SCRATCH/site"
 beside webgpu env CLIP_BROWSER_MODES=webgpu node --test tests/browser/page.test.mjs
+step env CLIP_TEST_PAGE=1 cargo test --release --workspace
+join kernels
 step env CLIP_BROWSER_MODES=cpu node --test tests/browser/
 join webgpu

@@ -82,20 +82,27 @@ await build({
 for (const file of ["index.html", "style.css", "manifest.webmanifest", "icon.svg"]) cpSync(join(root, file), join(dist, file));
 // Brotli at quality 11 beside each module (3.0 MB against 4.7 MB gzipped for the WebGPU one), for
 // hosts that serve precompressed files (serve.mjs, nginx's brotli_static, ...). It takes about
-// 40 s, so it is kept beside the module under its hash and redone only for a new module.
+// a minute for the three modules, so it is kept under the module's hash and redone only for a new
+// module: in the build cache (build.sh's CARGO_TARGET_DIR, which outlives www/pkg: build.sh
+// writes that afresh on every run), else beside the module.
+const brotliCache = process.env.CARGO_TARGET_DIR ? join(process.env.CARGO_TARGET_DIR, "brotli-cache") : null;
 function copyWithBrotli(wasm, destination) {
   cpSync(wasm, destination);
   const bytes = readFileSync(wasm);
   const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
-  const cacheDir = dirname(wasm);
+  const cacheDir = brotliCache ?? dirname(wasm);
+  mkdirSync(cacheDir, { recursive: true });
   const brCache = join(cacheDir, `clip_bg.${hash}.wasm.br`);
   if (!existsSync(brCache)) {
-    for (const old of readdirSync(cacheDir).filter((f) => /^clip_bg\.[0-9a-f]{16}\.wasm\.br$/.test(f))) {
-      rmSync(join(cacheDir, old));
+    // Beside the module, one is enough; the shared cache keeps every module's.
+    if (!brotliCache) {
+      for (const old of readdirSync(cacheDir).filter((f) => /^clip_bg\.[0-9a-f]{16}\.wasm\.br$/.test(f))) {
+        rmSync(join(cacheDir, old));
+      }
     }
     const params = { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: bytes.length };
-    writeFileSync(`${brCache}.tmp`, brotliCompressSync(bytes, { params }));
-    renameSync(`${brCache}.tmp`, brCache);
+    writeFileSync(`${brCache}.${process.pid}.tmp`, brotliCompressSync(bytes, { params }));
+    renameSync(`${brCache}.${process.pid}.tmp`, brCache);
   }
   cpSync(brCache, `${destination}.br`);
 }
