@@ -214,10 +214,11 @@ page_tools() {
   if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
     say "installing wasm-bindgen-cli $WB_VERSION (must match Cargo.lock)"
     # --locked first; its lockfile can name a release the registry no longer serves. Its own
-    # target directory, so it does not wait for the build directory's lock.
+    # target directory, so it does not wait for the build directory's lock. --force: cargo
+    # otherwise skips a version it has on record even when the binary itself is gone.
     local dir="$CARGO_TARGET_DIR/wasm-bindgen-cli"
-    CARGO_TARGET_DIR="$dir" cargo install --quiet --locked wasm-bindgen-cli --version "$WB_VERSION" 2>/dev/null \
-      || CARGO_TARGET_DIR="$dir" cargo install --quiet wasm-bindgen-cli --version "$WB_VERSION"
+    CARGO_TARGET_DIR="$dir" cargo install --quiet --force --locked wasm-bindgen-cli --version "$WB_VERSION" 2>/dev/null \
+      || CARGO_TARGET_DIR="$dir" cargo install --quiet --force wasm-bindgen-cli --version "$WB_VERSION"
   fi
   # npm ci empties node_modules first, so it runs only when the lockfile changed since the last
   # install (a build beside a running browser test must not pull playwright from under it).
