@@ -4,7 +4,7 @@
 #                    [--webgpu-dtype fp32|q8] [--chromium PATH] [--chromium-args "ARGS"] [--json FILE]
 #                    [--before-pkg DIR]   (a WebGPU module built otherwise, e.g. from the last commit:
 #                                          raced as a third contender, "before", in the same run)
-# Env: CLIP_BIN (default /var/cache/clip-zero-shot/target/release/clip), BENCH_WORK (work dir,
+# Env: CLIP_BIN (default: cargo build --release's, in $CARGO_TARGET_DIR or ./target), BENCH_WORK (work dir,
 # default /tmp/clip-bench-<name of HF_DIR>), PYTHON (default python3). See bench/README.md.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,7 +26,7 @@ set -- ${args[@]+"${args[@]}"}
 for f in config.json model.safetensors tokenizer.json preprocessor_config.json; do
   [[ -e "$hf/$f" ]] || { echo "compare.sh: $hf has no $f" >&2; exit 2; }
 done
-CLIP_BIN="${CLIP_BIN:-/var/cache/clip-zero-shot/target/release/clip}"
+CLIP_BIN="${CLIP_BIN:-${CARGO_TARGET_DIR:-$repo/target}/release/clip}"
 PYTHON="${PYTHON:-python3}"
 work="${BENCH_WORK:-/tmp/clip-bench-$(basename "$hf")}"
 site="$work/site"
@@ -40,6 +40,7 @@ fi
 
 # Ours: the repo's CLI, q8 bundle (no classifier).
 if [[ ! -f "$work/ours/manifest.json" ]]; then
+  [[ -x "$CLIP_BIN" ]] || { echo "compare.sh: no clip binary at $CLIP_BIN: build it with cargo build --release, or set CLIP_BIN" >&2; exit 2; }
   echo "compare.sh: ours: $CLIP_BIN convert --from $hf --out $work/ours --precision q8" >&2
   "$CLIP_BIN" convert --from "$hf" --out "$work/ours" --precision q8 >&2
 fi

@@ -58,14 +58,14 @@ join() {
 # The integer matmul, activation folding and sigmoid kernels of the patched burn-flex
 # (third_party/burn-flex/PATCHED.md): natively (SSE2), and as the page runs them, compiled to
 # wasm with simd128 and run in Node's WASI (needs `rustup target add wasm32-wasip1`). Its own
-# target directory: it is another workspace, built beside the rest. (Run with `set -e` off, so
-# the two are chained.)
+# target directory: it is another workspace, built beside the rest; at opt-level 1, as the Rust
+# tests (`profile.ci` in Cargo.toml). (Run with `set -e` off, so the two are chained.)
 flex_kernels() {
   local flex=third_party/burn-flex/Cargo.toml
   export CARGO_TARGET_DIR="$CARGO_TARGET_DIR/flex"
-  cargo test --release --manifest-path "$flex" --lib -- qmatmul \
+  cargo test --release --config profile.release.opt-level=1 --manifest-path "$flex" --lib -- qmatmul \
   && CARGO_TARGET_WASM32_WASIP1_RUNNER="node $PWD/tests/wasi/run.mjs" RUSTFLAGS="-C target-feature=+simd128" \
-    cargo test --release --target wasm32-wasip1 --manifest-path "$flex" --no-default-features --features std,simd \
+    cargo test --release --config profile.release.opt-level=1 --target wasm32-wasip1 --manifest-path "$flex" --no-default-features --features std,simd \
     --lib -- qmatmul simd_sigmoid
 }
 
@@ -73,18 +73,19 @@ flex_kernels() {
 # download tests' page and the browser tests' page then find the modules built.
 beside modules ./build.sh --modules-only
 beside kernels flex_kernels
-step cargo test --release --workspace --no-run
+# The Rust tests build with `--profile ci` (release at opt-level 1: Cargo.toml says why).
+step cargo test --profile ci --workspace --no-run
 join modules
 
 # The CLI the Rust tests built converts the fixtures (build.sh would build a CPU-only one); two
 # models, so the tests can switch and compare (the first is the page's default).
-export CLIP_BIN="$CARGO_TARGET_DIR/release/clip"
+export CLIP_BIN="$CARGO_TARGET_DIR/ci/clip"
 step ./build.sh --from tests/fixtures/tiny-quickgelu --from tests/fixtures/tiny-gelu --bundle-dir "$SCRATCH/models" --out "$SCRATCH/site"
 # The browser tests on WebGPU (SwiftShader: the longest step) start now and run beside the Rust
 # tests and the CPU browser tests, which wait on the browser or on lavapipe much of the time.
 export CLIP_SITE="$SCRATCH/site"
 beside webgpu env CLIP_BROWSER_MODES=webgpu node --test tests/browser/page.test.mjs
-step env CLIP_TEST_PAGE=1 cargo test --release --workspace
+step env CLIP_TEST_PAGE=1 cargo test --profile ci --workspace
 join kernels
 step env CLIP_BROWSER_MODES=cpu node --test tests/browser/
 join webgpu

@@ -2,7 +2,7 @@
 
 use burn::module::Module;
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{gelu, gelu_approximate, sigmoid};
+use burn::tensor::activation::{gelu, gelu_approximate, sigmoid, softmax};
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Tensor};
@@ -39,10 +39,42 @@ impl SelfAttention {
         let k = heads(self.k_proj.forward(x.clone()));
         let v = heads(self.v_proj.forward(x));
         // softmax(q·kᵀ / √head_dim)·v, the scale CLIP uses.
-        let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: false };
-        let context = attention(q, k, v, mask, None, options);
+        let context = if has_attention_kernel(&q.device()) {
+            let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: false };
+            attention(q, k, v, mask, None, options)
+        } else {
+            attention_as_tensor_ops(q, k, v, mask)
+        };
         self.out_proj.forward(context.swap_dims(1, 2).reshape([batch, tokens, hidden]))
     }
+}
+
+/// burn-flex computes attention in one kernel. burn's GPU backends without autotune run the
+/// attention op as its fallback instead: 18 launches per layer (head copies, each step of a
+/// NaN-safe softmax), below fusion, which cannot merge them. Written as tensor ops, fusion
+/// sees the scale, the mask and the softmax.
+fn has_attention_kernel(device: &Device) -> bool {
+    #[cfg(feature = "cpu")]
+    {
+        *device == Device::flex()
+    }
+    #[cfg(not(feature = "cpu"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
+/// softmax(q·kᵀ / √head_dim)·v on [batch, heads, tokens, head_dim]; `mask` `true` where a token
+/// may not attend. Every row keeps at least itself, so no row is masked whole.
+fn attention_as_tensor_ops(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: Option<Tensor<4, Bool>>) -> Tensor<4> {
+    let head_dim = q.dims()[3];
+    let scores = q.matmul(k.swap_dims(2, 3)) * (head_dim as f64).powf(-0.5);
+    let scores = match mask {
+        Some(mask) => scores.mask_fill(mask, f32::NEG_INFINITY),
+        None => scores,
+    };
+    softmax(scores, 3).matmul(v)
 }
 
 #[derive(Module, Debug)]
