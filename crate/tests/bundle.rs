@@ -13,7 +13,7 @@ use clip::{Backend, Clip};
 use common::*;
 
 fn convert(from: &Path, out: &Path, precision: &str) {
-    let status = Command::new(env!("CARGO_BIN_EXE_clip"))
+    let status = Command::new(clip_bin())
         .args(["convert", "--from", from.to_str().unwrap(), "--out", out.to_str().unwrap(), "--precision", precision])
         .output()
         .expect("run clip convert");
@@ -104,7 +104,7 @@ fn bundles_load_from_memory_and_one_tower_alone() {
 }
 
 fn fails(bundle: &Path, expect: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_clip"))
+    let out = Command::new(clip_bin())
         .args(["classify", "--model", bundle.to_str().unwrap(), "--image"])
         .arg(image("chelsea.png"))
         .args(["--label", "cat"])
@@ -231,7 +231,7 @@ fn digests_computed_elsewhere_are_checked_like_hashing() {
 fn a_precomputed_preset_classifier_equals_encoding_its_prompts() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("with-classifier");
-    let status = Command::new(env!("CARGO_BIN_EXE_clip"))
+    let status = Command::new(clip_bin())
         .args(["convert", "--from", fixture("tiny-quickgelu").to_str().unwrap(), "--out", dir.to_str().unwrap(), "--classifier", "imagenet"])
         .output()
         .unwrap();
@@ -268,7 +268,7 @@ fn a_precomputed_preset_classifier_equals_encoding_its_prompts() {
     let missing = clip.preset_top("food101", &images, 5).unwrap_err().to_string();
     assert!(missing.contains("no precomputed food101 classifier"), "{missing}");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_clip"))
+    let out = Command::new(clip_bin())
         .args(["classify", "--model", dir.to_str().unwrap(), "--image", image("chelsea.png").to_str().unwrap(), "--preset", "imagenet"])
         .output()
         .unwrap();

@@ -10,7 +10,7 @@ use common::*;
 use serde_json::Value;
 
 fn clip(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_clip")).args(args).output().expect("run clip");
+    let out = Command::new(clip_bin()).args(args).output().expect("run clip");
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 

@@ -224,7 +224,7 @@ fn build_sh(port: u16, catalogue: &Path, cache: &Path, args: &[&str]) -> (bool, 
         .env("CLIP_CATALOGUE", catalogue)
         .env("CLIP_CACHE_DIR", cache)
         // The CLI these tests were built with: build.sh would otherwise build its own (CPU only).
-        .env("CLIP_BIN", env!("CARGO_BIN_EXE_clip"))
+        .env("CLIP_BIN", clip_bin())
         .output()
         .expect("run build.sh");
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())

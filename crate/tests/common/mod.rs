@@ -13,6 +13,20 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("crate/ has a parent").to_path_buf()
 }
 
+/// The `clip` binary cargo built for these tests, found beside the test's own executable
+/// (`<target>/<profile>/deps/<test>` → `<target>/<profile>/clip`). `CARGO_BIN_EXE_clip` is the
+/// path at compile time, which goes stale when a build directory is moved (CI's cache was, and
+/// cargo does not rebuild a test for that); it is the fallback.
+pub fn clip_bin() -> PathBuf {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join(format!("clip{}", std::env::consts::EXE_SUFFIX))));
+    match beside {
+        Some(path) if path.is_file() => path,
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_clip")),
+    }
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     repo_root().join("tests/fixtures").join(name)
 }
