@@ -12,6 +12,8 @@
 #   ./build.sh --download-only      only fetch the checkpoints into the cache, print their directories
 #   ./build.sh --no-web             stop after the bundle (no wasm, no page)
 #   ./build.sh --modules-only       only build the page's wasm modules (www/pkg*), no model
+#   ./build.sh --reuse-modules      build the page with the wasm modules already in www/pkg*
+#                                   (an earlier --modules-only's) instead of building them again
 #   ./build.sh --bundle-dir DIR     write the bundles into DIR/NAME-PRECISION (default models/)
 #   ./build.sh --out DIR            write the page into DIR (default www/dist)
 #   ./build.sh --classifiers LIST   presets to precompute zero-shot classifiers for, comma-separated
@@ -37,7 +39,7 @@ CACHE="$(absolute "${CLIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/clip-zero-s
 ENDPOINT="${CLIP_HF_ENDPOINT:-https://huggingface.co}"
 CATALOGUE="$(absolute "${CLIP_CATALOGUE:-$ROOT/models/catalogue.json}")"
 
-SOURCES=() PRECISION="q8" DOWNLOAD_ONLY=0 MODULES_ONLY=0 WEB=1 SERVE=0 BUNDLE_DIR="$ROOT/models" OUT="$ROOT/www/dist" CLASSIFIERS="imagenet,imagenet-7"
+SOURCES=() PRECISION="q8" DOWNLOAD_ONLY=0 MODULES_ONLY=0 REUSE_MODULES=0 WEB=1 SERVE=0 BUNDLE_DIR="$ROOT/models" OUT="$ROOT/www/dist" CLASSIFIERS="imagenet,imagenet-7"
 while [ $# -gt 0 ]; do
   case "$1" in
     --from) SOURCES+=("from:$(absolute "${2:?--from needs a directory}")"); shift 2 ;;
@@ -46,6 +48,7 @@ while [ $# -gt 0 ]; do
     --download-only) DOWNLOAD_ONLY=1; shift ;;
     --no-web) WEB=0; shift ;;
     --modules-only) MODULES_ONLY=1; shift ;;
+    --reuse-modules) REUSE_MODULES=1; shift ;;
     --bundle-dir) BUNDLE_DIR="$(absolute "${2:?--bundle-dir needs a directory}")"; shift 2 ;;
     --out) OUT="$(absolute "${2:?--out needs a directory}")"; shift 2 ;;
     --classifiers) CLASSIFIERS="${2:?--classifiers needs a list of presets, or none}"; shift 2 ;;
@@ -64,6 +67,14 @@ PORT="${CLIP_PORT:-8080}"
 if [ "$MODULES_ONLY" = 1 ]; then
   [ ${#SOURCES[@]} = 0 ] && [ "$WEB" = 1 ] && [ "$SERVE" = 0 ] && [ "$DOWNLOAD_ONLY" = 0 ] \
     || die "--modules-only builds the wasm modules alone; drop --model, --from, --no-web, --serve and --download-only"
+fi
+if [ "$REUSE_MODULES" = 1 ]; then
+  [ "$MODULES_ONLY" = 0 ] && [ "$WEB" = 1 ] || die "--reuse-modules builds a page with modules built before; drop --modules-only and --no-web"
+  for dir in www/pkg www/pkg-cpu; do
+    [ -f "$dir/clip_bg.wasm" ] || die "--reuse-modules: there is no module in $dir yet; run ./build.sh --modules-only first"
+  done
+  [ "${CLIP_REQUIRE_THREADS:-0}" = 0 ] || [ -f www/pkg-threads/clip_bg.wasm ] \
+    || die "--reuse-modules: there is no threaded module in www/pkg-threads; run ./build.sh --modules-only first"
 fi
 if [ "$SERVE" = 1 ]; then
   [ "$WEB" = 1 ] || die "--serve serves the page, which --no-web does not build; drop one of them"
@@ -254,9 +265,11 @@ if [ "$WEB" = 1 ]; then
   if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
   fi
-  say "building the wasm modules (WebGPU, CPU, CPU on threads; simd128; slow the first time), the threaded one beside the rest"
+  [ "$REUSE_MODULES" = 1 ] || say "building the wasm modules (WebGPU, CPU, CPU on threads; simd128; slow the first time), the threaded one beside the rest"
   background "installing the page's tools" page_tools
-  if command -v rustup >/dev/null && have_threads_toolchain; then
+  if [ "$REUSE_MODULES" = 1 ]; then
+    say "using the wasm modules built before (--reuse-modules)"
+  elif command -v rustup >/dev/null && have_threads_toolchain; then
     THREADS=1
     background "the threaded CPU module's build" threads_build
   elif [ "${CLIP_REQUIRE_THREADS:-0}" = 1 ]; then
@@ -356,7 +369,8 @@ finish_modules() {
     say "wasm module $dir: $(stat -c %s "$dir/clip_bg.wasm" | awk '{printf "%.1f MB", $1/1e6}'), $(gzip -9 -c "$dir/clip_bg.wasm" | wc -c | awk '{printf "%.1f MB", $1/1e6}') gzipped"
   done
 }
-if [ "$WEB" = 1 ]; then
+# (--reuse-modules: an earlier --modules-only built, optimised and measured them.)
+if [ "$WEB" = 1 ] && [ "$REUSE_MODULES" = 0 ]; then
   # -Oz for the WebGPU module: with burn's fusion it is 4.02 MB gzipped after -O3 and 3.97 MB
   # after -Oz; its CPU side only launches GPU work.
   wasm_module "--features wgpu" www/pkg -Oz

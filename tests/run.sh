@@ -4,7 +4,7 @@
 #     wgpu where a Vulkan adapter exists; the download tests build one page offering every
 #     catalogue model, fetched from a local server laid out as Hugging Face publishes them
 #     (CLIP_TEST_PAGE=1);
-#  2. the patched burn-flex's kernels, natively and as wasm in Node's WASI;
+#  2. the patched burn-flex's own tests, and its kernels as wasm in Node's WASI;
 #  3. the page: built with the committed tiny fixture models into a scratch directory (the
 #     user's own www/dist and models/ are left alone), driven in headless Chromium on WebGPU and
 #     on the CPU fallback, its probabilities compared with the native CLI's.
@@ -55,17 +55,14 @@ join() {
   [ "$status" = 0 ] || { echo "tests/run.sh: $name failed" >&2; exit "$status"; }
 }
 
-# The integer matmul, activation folding and sigmoid kernels of the patched burn-flex
-# (third_party/burn-flex/PATCHED.md): natively (SSE2), and as the page runs them, compiled to
-# wasm with simd128 and run in Node's WASI (needs `rustup target add wasm32-wasip1`). Its own
-# target directory: it is another workspace, built beside the rest; at opt-level 1, as the Rust
-# tests (`profile.ci` in Cargo.toml). (Run with `set -e` off, so the two are chained.)
+# The patched burn-flex (third_party/burn-flex/PATCHED.md) is a workspace member: its own tests,
+# the integer matmul, activation folding and sigmoid kernels among them, build and run natively
+# with the Rust tests below, sharing their dependencies' build. Here its wasm SIMD kernels, as the
+# page runs them: compiled to wasm with simd128 and run in Node's WASI (needs `rustup target add
+# wasm32-wasip1`), in a target directory of their own so they build beside the rest.
 flex_kernels() {
-  local flex=third_party/burn-flex/Cargo.toml
-  export CARGO_TARGET_DIR="$CARGO_TARGET_DIR/flex"
-  cargo test --release --config profile.release.opt-level=1 --manifest-path "$flex" --lib -- qmatmul \
-  && CARGO_TARGET_WASM32_WASIP1_RUNNER="node $PWD/tests/wasi/run.mjs" RUSTFLAGS="-C target-feature=+simd128" \
-    cargo test --release --config profile.release.opt-level=1 --target wasm32-wasip1 --manifest-path "$flex" --no-default-features --features std,simd \
+  CARGO_TARGET_DIR="$CARGO_TARGET_DIR/flex" CARGO_TARGET_WASM32_WASIP1_RUNNER="node $PWD/tests/wasi/run.mjs" RUSTFLAGS="-C target-feature=+simd128" \
+    cargo test --profile ci --target wasm32-wasip1 -p burn-flex --no-default-features --features std,simd \
     --lib -- qmatmul simd_sigmoid
 }
 
@@ -78,9 +75,10 @@ step cargo test --profile ci --workspace --no-run
 join modules
 
 # The CLI the Rust tests built converts the fixtures (build.sh would build a CPU-only one); two
-# models, so the tests can switch and compare (the first is the page's default).
+# models, so the tests can switch and compare (the first is the page's default). The modules are
+# the ones just built (--reuse-modules: checking them again cost a minute here).
 export CLIP_BIN="$CARGO_TARGET_DIR/ci/clip"
-step ./build.sh --from tests/fixtures/tiny-quickgelu --from tests/fixtures/tiny-gelu --bundle-dir "$SCRATCH/models" --out "$SCRATCH/site"
+step ./build.sh --reuse-modules --from tests/fixtures/tiny-quickgelu --from tests/fixtures/tiny-gelu --bundle-dir "$SCRATCH/models" --out "$SCRATCH/site"
 # The browser tests on WebGPU (SwiftShader: the longest step) start now and run beside the Rust
 # tests and the CPU browser tests, which wait on the browser or on lavapipe much of the time.
 export CLIP_SITE="$SCRATCH/site"
