@@ -644,8 +644,13 @@ for (const mode of MODES) {
       await heatmap.evaluate((d) => (d.open = true));
       await chelsea.screenshot({ path: join(RESULTS, `lesson-heatmap-${mode}.png`) });
 
-      // Switching "{}" off takes it out of the ensemble; the row stays in the editor.
-      await page.locator('[data-testid="template-toggle"]').nth(1).uncheck();
+      // Switching "{}" off takes it out of the ensemble; the row stays in the editor. By keyboard
+      // (focus, Space), as a keyboard user does: in one CI run under load a mouse click here left
+      // the box ticked (Playwright: "did not change its state"; the layout was likely still moving).
+      const toggle = page.locator('[data-testid="template-toggle"]').nth(1);
+      await toggle.focus();
+      await page.keyboard.press("Space");
+      assert.equal(await toggle.isChecked(), false, "Space switches the template off");
       const kept = [templates[0], templates[2]];
       await waitForCard(page, "chelsea.png", labels, kept);
       assert.equal(await page.locator('[data-testid="template-input"]').count(), 3);
