@@ -35,9 +35,9 @@ impl SelfAttention {
         let [batch, tokens, hidden] = x.dims();
         let head_dim = hidden / self.num_heads;
         let heads = |t: Tensor<3>| t.reshape([batch, tokens, self.num_heads, head_dim]).swap_dims(1, 2);
-        let q = heads(self.q_proj.forward(x.clone()));
-        let k = heads(self.k_proj.forward(x.clone()));
-        let v = heads(self.v_proj.forward(x));
+        let q = heads(dense(&self.q_proj, x.clone()));
+        let k = heads(dense(&self.k_proj, x.clone()));
+        let v = heads(dense(&self.v_proj, x));
         // softmax(q·kᵀ / √head_dim)·v, the scale CLIP uses.
         let context = if has_attention_kernel(&q.device()) {
             let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: false };
@@ -45,7 +45,25 @@ impl SelfAttention {
         } else {
             attention_as_tensor_ops(q, k, v, mask)
         };
-        self.out_proj.forward(context.swap_dims(1, 2).reshape([batch, tokens, hidden]))
+        dense(&self.out_proj, context.swap_dims(1, 2).reshape([batch, tokens, hidden]))
+    }
+}
+
+/// `linear.forward(x)`, in an order fusion can carry. burn's `Linear` reshapes its bias after
+/// the matmul, and a GPU backend's fusion stops a matmul's kernel at a reshape of a tensor it
+/// has not read yet, so every bias add (and QuickGELU after `fc1`, the residual add after
+/// `out_proj` and `fc2`) was a launch of its own. The bias reshaped first (a view: no launch),
+/// the matmul's kernel adds it as it writes. The CPU keeps burn's own (its integer matmul
+/// folds the batch into rows).
+fn dense(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
+    if is_cpu(&x.device()) {
+        return linear.forward(x);
+    }
+    let bias = linear.bias.as_ref().map(|bias| bias.val().unsqueeze::<3>());
+    let y = x.matmul(linear.weight.val().unsqueeze::<3>());
+    match bias {
+        Some(bias) => y + bias,
+        None => y,
     }
 }
 
@@ -54,6 +72,10 @@ impl SelfAttention {
 /// NaN-safe softmax), below fusion, which cannot merge them. Written as tensor ops, fusion
 /// sees the scale, the mask and the softmax.
 fn has_attention_kernel(device: &Device) -> bool {
+    is_cpu(device)
+}
+
+fn is_cpu(device: &Device) -> bool {
     #[cfg(feature = "cpu")]
     {
         *device == Device::flex()
@@ -87,14 +109,14 @@ pub struct Mlp {
 
 impl Mlp {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let h = self.fc1.forward(x);
+        let h = dense(&self.fc1, x);
         let h = match self.activation {
             // x·σ(1.702x): OpenAI's approximation, which their checkpoints were trained with.
             Activation::QuickGelu => h.clone() * sigmoid(h * 1.702),
             Activation::Gelu => gelu(h),
             Activation::GeluTanh => gelu_approximate(h),
         };
-        self.fc2.forward(h)
+        dense(&self.fc2, h)
     }
 }
 

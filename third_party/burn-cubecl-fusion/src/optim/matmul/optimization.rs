@@ -7,7 +7,8 @@ use crate::{
         codegen::ir::{FuseArg, FuseBlockConfig, FuseType, GlobalArgsLaunch, RefLayout},
         launch::{
             FuseTraceLauncher, HandleInput, LaunchPlan,
-            runner::{TraceRunner, Vectorization, VectorizationAxis},
+            runner::{TraceRunner, Vectorization, VectorizationAxis, VectorizationHandle},
+            vectorization::{Vect, vectorization_default},
         },
         trace::{FuseTrace, TraceError, TuneOutput},
     },
@@ -18,9 +19,10 @@ use crate::{
     },
 };
 use burn_fusion::stream::Context;
-use burn_ir::BinaryOpIr;
+use burn_ir::{BinaryOpIr, TensorId, TensorIr};
 use cubecl::{
     client::Client,
+    ir::VectorSize,
     std::tensor::{MatrixBatchLayout, matrix_batch_layout},
 };
 use cubek::{
@@ -54,6 +56,7 @@ use cubek::{
     std::MatrixLayout,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Fuse matmul operation followed by elemwise operations into a single kernel.
@@ -391,6 +394,47 @@ impl<'a> Vectorization for FusedMatmulLaunch<'a> {
         }
 
         axis
+    }
+
+    // Patched (PATCHED.md): a quantized operand makes the planner offer vector sizes counted in
+    // packed values (16 for 8-bit values in a 4-word vector), and that list applies to every
+    // tensor of the trace, so the f32 operand and the output got 16 too. The unit-tile matmul
+    // takes its tile from the widest vector and then asks for more shared memory than a WebGPU
+    // adapter has (81,920 bytes where lavapipe allows 32,768), so the fused launch always
+    // failed. Vectors no wider than one packed word (and at least 4, as for f32) fit.
+    #[allow(clippy::too_many_arguments)]
+    fn vectorization<'b>(
+        &self,
+        _context: &Context<CubeFusionHandle>,
+        vectorizations: &mut BTreeMap<TensorId, Vect>,
+        inputs: impl Iterator<Item = VectorizationHandle<'b>>,
+        outputs: impl Iterator<Item = &'b TensorIr>,
+        reshaped: impl Iterator<Item = (&'b TensorIr, &'b TensorIr, bool)>,
+        swapped: impl Iterator<Item = (&'b TensorIr, &'b TensorIr, bool, &'b (usize, usize))>,
+        vector_sizes: &[VectorSize],
+        max: VectorSize,
+        axis: VectorizationAxis,
+    ) {
+        let packed = [self.matmul.lhs.scheme(), self.matmul.rhs.scheme()]
+            .into_iter()
+            .flatten()
+            .map(|scheme| scheme.num_quants().max(4))
+            .max();
+        let sizes: Vec<VectorSize> = match packed {
+            Some(cap) => vector_sizes.iter().copied().filter(|size| *size <= cap).collect(),
+            None => vector_sizes.to_vec(),
+        };
+        vectorization_default(
+            vectorizations,
+            inputs,
+            outputs,
+            reshaped,
+            swapped,
+            &sizes,
+            &Default::default(),
+            max,
+            &axis,
+        )
     }
 }
 
