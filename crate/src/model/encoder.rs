@@ -31,13 +31,14 @@ pub struct SelfAttention {
 impl SelfAttention {
     /// `x`: [batch, tokens, hidden]. `mask`: [batch, heads, tokens, tokens], `true` where a token
     /// may not attend to another (the text tower's prompt tree); `None`: every token sees all.
-    pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
+    /// `p`: the projections as this device runs them ([`LayerParams`]).
+    fn forward(&self, x: Tensor<3>, mask: Option<Tensor<4, Bool>>, p: &LayerParams) -> Tensor<3> {
         let [batch, tokens, hidden] = x.dims();
         let head_dim = hidden / self.num_heads;
         let heads = |t: Tensor<3>| t.reshape([batch, tokens, self.num_heads, head_dim]).swap_dims(1, 2);
-        let q = heads(dense(&self.q_proj, x.clone()));
-        let k = heads(dense(&self.k_proj, x.clone()));
-        let v = heads(dense(&self.v_proj, x));
+        let q = heads(p.q.forward(x.clone()));
+        let k = heads(p.k.forward(x.clone()));
+        let v = heads(p.v.forward(x));
         // softmax(q·kᵀ / √head_dim)·v, the scale CLIP uses.
         let context = if has_attention_kernel(&q.device()) {
             let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: false };
@@ -45,25 +46,106 @@ impl SelfAttention {
         } else {
             attention_as_tensor_ops(q, k, v, mask)
         };
-        dense(&self.out_proj, context.swap_dims(1, 2).reshape([batch, tokens, hidden]))
+        p.out.forward(context.swap_dims(1, 2).reshape([batch, tokens, hidden]))
     }
 }
 
-/// `linear.forward(x)`, in an order fusion can carry. burn's `Linear` reshapes its bias after
-/// the matmul, and a GPU backend's fusion stops a matmul's kernel at a reshape of a tensor it
-/// has not read yet, so every bias add (and QuickGELU after `fc1`, the residual add after
-/// `out_proj` and `fc2`) was a launch of its own. The bias reshaped first (a view: no launch),
-/// the matmul's kernel adds it as it writes. The CPU keeps burn's own (its integer matmul
-/// folds the batch into rows).
-fn dense(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
-    if is_cpu(&x.device()) {
-        return linear.forward(x);
+/// One layer's linears and layer norms as this device runs them. burn-flex runs the modules
+/// themselves. On a GPU backend every parameter is first viewed in the shape its op takes (a
+/// weight [1, d_in, d_out], a bias or a norm's scale [1, 1, d]): burn's `Linear` and
+/// `LayerNorm` reshape them between the ops they feed, and fusion ends a kernel at a reshape of
+/// a tensor it has not read yet and counts each reshape as a block of its own (at most five per
+/// segment), so a matmul's bias, QuickGELU and residual add, or a norm's scale and shift, became
+/// launches of their own. Taken for every layer before the first runs ([`Encoder::forward`]),
+/// the views leave the layers' ops uninterrupted.
+struct LayerParams<'a> {
+    q: Dense<'a>,
+    k: Dense<'a>,
+    v: Dense<'a>,
+    out: Dense<'a>,
+    fc1: Dense<'a>,
+    fc2: Dense<'a>,
+    norm1: Norm<'a>,
+    norm2: Norm<'a>,
+}
+
+impl<'a> LayerParams<'a> {
+    fn of(layer: &'a EncoderLayer, eps: f64, views: bool) -> Self {
+        let (attn, mlp) = (&layer.self_attn, &layer.mlp);
+        let dense = |linear: &'a Linear| Dense::of(linear, views);
+        let norm = |norm: &'a LayerNorm| Norm::of(norm, eps, views);
+        LayerParams {
+            q: dense(&attn.q_proj),
+            k: dense(&attn.k_proj),
+            v: dense(&attn.v_proj),
+            out: dense(&attn.out_proj),
+            fc1: dense(&mlp.fc1),
+            fc2: dense(&mlp.fc2),
+            norm1: norm(&layer.layer_norm1),
+            norm2: norm(&layer.layer_norm2),
+        }
     }
-    let bias = linear.bias.as_ref().map(|bias| bias.val().unsqueeze::<3>());
-    let y = x.matmul(linear.weight.val().unsqueeze::<3>());
-    match bias {
-        Some(bias) => y + bias,
-        None => y,
+}
+
+enum Dense<'a> {
+    /// burn-flex: `Linear::forward` (its integer matmul folds the batch into rows).
+    Module(&'a Linear),
+    /// `x · weight + bias`, the add fused into the matmul's kernel.
+    Views { weight: Tensor<3>, bias: Option<Tensor<3>> },
+}
+
+impl<'a> Dense<'a> {
+    fn of(linear: &'a Linear, views: bool) -> Self {
+        if !views {
+            return Dense::Module(linear);
+        }
+        let bias = linear.bias.as_ref().map(|bias| bias.val().unsqueeze::<3>());
+        Dense::Views { weight: linear.weight.val().unsqueeze::<3>(), bias }
+    }
+
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        match self {
+            Dense::Module(linear) => linear.forward(x),
+            Dense::Views { weight, bias } => {
+                let y = x.matmul(weight.clone());
+                match bias {
+                    Some(bias) => y + bias.clone(),
+                    None => y,
+                }
+            }
+        }
+    }
+}
+
+enum Norm<'a> {
+    Module(&'a LayerNorm),
+    /// burn's own layer norm (the backends' default `layer_norm`: mean, centre, variance, scale,
+    /// shift), with the scale and shift viewed beforehand.
+    Views { gamma: Tensor<3>, beta: Option<Tensor<3>>, eps: f64 },
+}
+
+impl<'a> Norm<'a> {
+    fn of(norm: &'a LayerNorm, eps: f64, views: bool) -> Self {
+        if !views {
+            return Norm::Module(norm);
+        }
+        let beta = norm.beta.as_ref().map(|beta| beta.val().unsqueeze::<3>());
+        Norm::Views { gamma: norm.gamma.val().unsqueeze::<3>(), beta, eps }
+    }
+
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        match self {
+            Norm::Module(norm) => norm.forward(x),
+            Norm::Views { gamma, beta, eps } => {
+                let centered = x.clone() - x.mean_dim(2);
+                let var = (centered.clone() * centered.clone()).mean_dim(2);
+                let scaled = centered / (var + *eps).sqrt() * gamma.clone();
+                match beta {
+                    Some(beta) => scaled + beta.clone(),
+                    None => scaled,
+                }
+            }
+        }
     }
 }
 
@@ -108,15 +190,15 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let h = dense(&self.fc1, x);
+    fn forward(&self, x: Tensor<3>, p: &LayerParams) -> Tensor<3> {
+        let h = p.fc1.forward(x);
         let h = match self.activation {
             // x·σ(1.702x): OpenAI's approximation, which their checkpoints were trained with.
             Activation::QuickGelu => h.clone() * sigmoid(h * 1.702),
             Activation::Gelu => gelu(h),
             Activation::GeluTanh => gelu_approximate(h),
         };
-        dense(&self.fc2, h)
+        p.fc2.forward(h)
     }
 }
 
@@ -129,15 +211,18 @@ pub struct EncoderLayer {
 }
 
 impl EncoderLayer {
-    pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
-        let x = x.clone() + self.self_attn.forward(self.layer_norm1.forward(x), mask);
-        x.clone() + self.mlp.forward(self.layer_norm2.forward(x))
+    fn forward(&self, x: Tensor<3>, mask: Option<Tensor<4, Bool>>, p: &LayerParams) -> Tensor<3> {
+        let x = x.clone() + self.self_attn.forward(p.norm1.forward(x), mask, p);
+        x.clone() + self.mlp.forward(p.norm2.forward(x), p)
     }
 }
 
 #[derive(Module, Debug)]
 pub struct Encoder {
     pub layers: Vec<EncoderLayer>,
+    /// The layer norms' epsilon (burn's `LayerNorm` keeps its own private).
+    #[module(skip)]
+    pub layer_norm_eps: f64,
 }
 
 impl Encoder {
@@ -161,12 +246,14 @@ impl Encoder {
                 layer_norm2: layer_norm(d, eps, device),
             })
             .collect();
-        Encoder { layers }
+        Encoder { layers, layer_norm_eps: eps }
     }
 
     pub fn forward(&self, mut x: Tensor<3>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
-        for layer in &self.layers {
-            x = layer.forward(x, mask.clone());
+        let views = !is_cpu(&x.device());
+        let params: Vec<LayerParams> = self.layers.iter().map(|layer| LayerParams::of(layer, self.layer_norm_eps, views)).collect();
+        for (layer, p) in self.layers.iter().zip(&params) {
+            x = layer.forward(x, mask.clone(), p);
         }
         x
     }
