@@ -4,6 +4,7 @@
 #                    [--webgpu-dtype fp32|q8] [--chromium PATH] [--chromium-args "ARGS"] [--json FILE]
 #                    [--before-pkg DIR]   (a WebGPU module built otherwise, e.g. from the last commit:
 #                                          raced as a third contender, "before", in the same run)
+#                    [--before-cpu-pkg DIR] (the same for the one-thread CPU module)
 # Env: CLIP_BIN (default: cargo build --release's, in $CARGO_TARGET_DIR or ./target), BENCH_WORK (work dir,
 # default /tmp/clip-bench-<name of HF_DIR>), PYTHON (default python3). See bench/README.md.
 set -euo pipefail
@@ -15,11 +16,15 @@ if [[ $# -lt 1 || "$1" == -* ]]; then
 fi
 hf="$(cd "$1" && pwd)"; shift
 before_pkg=""
+before_cpu_pkg=""
 args=()
 while [[ $# -gt 0 ]]; do
   if [[ "$1" == --before-pkg ]]; then
     [[ -f "${2:-}/clip.js" && -f "${2:-}/clip_bg.wasm" ]] || { echo "compare.sh: --before-pkg needs a folder with a WebGPU module's clip.js and clip_bg.wasm (got '${2:-}')" >&2; exit 2; }
     before_pkg="$(cd "$2" && pwd)"; shift 2
+  elif [[ "$1" == --before-cpu-pkg ]]; then
+    [[ -f "${2:-}/clip.js" && -f "${2:-}/clip_bg.wasm" ]] || { echo "compare.sh: --before-cpu-pkg needs a folder with a CPU module's clip.js and clip_bg.wasm (got '${2:-}')" >&2; exit 2; }
+    before_cpu_pkg="$(cd "$2" && pwd)"; shift 2
   else args+=("$1"); shift; fi
 done
 set -- ${args[@]+"${args[@]}"}
@@ -72,6 +77,10 @@ if [[ -n "$before_pkg" ]]; then
   cp "$before_pkg/clip.js" "$before_pkg/clip_bg.wasm" "$site/pkg-before/"
 fi
 cp "$repo/www/pkg-cpu/clip.js" "$repo/www/pkg-cpu/clip_bg.wasm" "$site/pkg-cpu/"
+if [[ -n "$before_cpu_pkg" ]]; then
+  mkdir -p "$site/pkg-cpu-before"
+  cp "$before_cpu_pkg/clip.js" "$before_cpu_pkg/clip_bg.wasm" "$site/pkg-cpu-before/"
+fi
 # The threaded CPU module as wasm-bindgen wrote it (its pool workers import the glue and snippets).
 if [[ -f "$repo/www/pkg-threads/clip_bg.wasm" ]]; then
   mkdir -p "$site/pkg-threads"

@@ -116,6 +116,7 @@ const GPU_REQUESTS = [["image", "steady image"], ["prompts_10", "10 prompts"]];
 const gpuPerRequest = (res) =>
   res?.gpu_calls ? Object.fromEntries(GPU_REQUESTS.map(([k]) => [k, res.gpu_calls[k]?.at(-1) ?? null])) : null;
 const hasBefore = existsSync(join(site, "pkg-before", "clip_bg.wasm"));
+const hasBeforeCpu = existsSync(join(site, "pkg-cpu-before", "clip_bg.wasm"));
 
 const report = { configs: {}, ratios: {} };
 let isolated = null;
@@ -127,7 +128,7 @@ try {
       say(`skipping ${cfg.key}: the page is not cross-origin isolated, so neither contender can run threads`);
       continue;
     }
-    const contenders = cfg.gpu && hasBefore ? ["ours", "before", "theirs"] : ["ours", "theirs"];
+    const contenders = (cfg.gpu && hasBefore) || (cfg.key === "cpu_1thread" && hasBeforeCpu) ? ["ours", "before", "theirs"] : ["ours", "theirs"];
     const results = Object.fromEntries(contenders.map((who) => [who, []]));
     const errors = {};
     for (let r = 0; r < cfg.runs; r++) {
@@ -159,6 +160,7 @@ try {
     const o = results.ours[0], t = results.theirs[0];
     report.configs[cfg.key] = {
       title: cfg.title,
+      gpu: cfg.gpu,
       runs: { ours: results.ours.length, theirs: results.theirs.length },
       backends: { ours: o?.backend ?? null, theirs: t?.backend ?? null },
       heap_how: { ours: o?.heap_how ?? null, theirs: t?.heap_how ?? null },
@@ -194,7 +196,7 @@ for (const [key, c] of Object.entries(report.configs)) {
   console.log(`\n## ${key}: ${c.title}`);
   console.log(`runs: ours ${c.runs.ours}, theirs ${c.runs.theirs} (fresh browser each; medians across runs)`);
   console.log(`ours:   ${c.backends.ours}`);
-  if (c.raw.before) console.log(`before: ours with the WebGPU module of --before-pkg (${c.raw.before.length} runs)`);
+  if (c.raw.before) console.log(`before: ours with the ${c.gpu ? "WebGPU module of --before-pkg" : "CPU module of --before-cpu-pkg"} (${c.raw.before.length} runs)`);
   console.log(`theirs: ${c.backends.theirs}`);
   for (const [who, e] of Object.entries(c.errors)) console.log(`${who} FAILED: ${e}`);
   const cs = c.cosine_ours_vs_theirs;

@@ -1,6 +1,7 @@
 // The harness page: one contender per page load, chosen by the query string
 //   ?who=ours|before|theirs&threads=1|2&gpu=0|1&images=5&prompts=5&dtype=q8
-// ("before" is ours with the WebGPU module in pkg-before/: compare.sh's --before-pkg).
+// ("before" is ours with the WebGPU module in pkg-before/, or on the CPU with one thread the CPU
+// module in pkg-cpu-before/: compare.sh's --before-pkg / --before-cpu-pkg).
 // It times load → ready, the first image, steady images, 1 prompt and 10 prompts, reads the wasm
 // heap, counts the WebGPU calls of each request (gpu-counts.js) and leaves everything in
 // window.__bench (the driver, bench/run.mjs, polls for it).

@@ -3,7 +3,8 @@
 // Requests: {id, op, args}; each answer carries the wasm heap's size then.
 //   load(gpu, threads): the WebGPU module (gpu), the CPU-only module (threads 1) or the threaded
 //   CPU module with a pool of `threads` workers; then the q8 bundle as the page loads it.
-//   `pkg` names another WebGPU module to load instead of ./pkg/ (compare.sh's --before-pkg).
+//   `pkg` "pkg-before" loads the module of compare.sh's --before-pkg (WebGPU) or --before-cpu-pkg
+//   (one thread) instead.
 // Each answer also carries this realm's WebGPU call counts so far (gpu-counts.js).
 import { gpuCounts } from "./gpu-counts.js";
 
@@ -18,7 +19,7 @@ async function bytesOf(path) {
 }
 
 async function load(gpu, threads, pkg) {
-  const dir = gpu ? `./${pkg ?? "pkg"}/` : threads > 1 ? "./pkg-threads/" : "./pkg-cpu/";
+  const dir = gpu ? `./${pkg ?? "pkg"}/` : threads > 1 ? "./pkg-threads/" : pkg === "pkg-before" ? "./pkg-cpu-before/" : "./pkg-cpu/";
   const clip = await import(url(dir + "clip.js"));
   const wasm = await clip.default({ module_or_path: new URL(dir + "clip_bg.wasm", self.location.href) });
   memory = wasm.memory;

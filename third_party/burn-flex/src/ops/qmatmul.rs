@@ -30,9 +30,11 @@ pub struct QuantizedMatrix<'a> {
 
 /// Columns per micro-tile (two vectors of four i32 sums).
 const COLS: usize = 8;
-/// Rows per micro-tile: 6 × 2 accumulators, 2 weight vectors, a splat and a product fill the
-/// 16 vector registers of x86-64 (where V8 runs most wasm).
-const ROWS: usize = 6;
+/// Rows per micro-tile: 4 × 2 accumulators, 2 weight vectors, a splat and a product. Six rows
+/// fit x86-64's 16 vector registers on paper, but V8's code for them runs slower: in Chromium 156
+/// (`bench/kernels`, k = 768 / 3072) 4 rows do 33.7 / 38.4 G multiply-adds a second, 6 rows
+/// 28.1 / 27.0, and a ViT-B/32 image on one thread took 16 % less time with 4.
+const ROWS: usize = 4;
 
 /// The largest activation magnitude for which a `k`-long sum of `activation × weight` (|weight|
 /// ≤ 128) cannot overflow an i32.
@@ -345,8 +347,6 @@ fn tile(acts: &[&[i16]], panel: &[i8], use_simd: bool) -> [[i32; COLS]; ROWS] {
         // which is all the kernel reads.
         return unsafe {
             match acts.len() {
-                6 => simd::tile::<6>(acts, panel.as_ptr(), pairs),
-                5 => simd::tile::<5>(acts, panel.as_ptr(), pairs),
                 4 => simd::tile::<4>(acts, panel.as_ptr(), pairs),
                 3 => simd::tile::<3>(acts, panel.as_ptr(), pairs),
                 2 => simd::tile::<2>(acts, panel.as_ptr(), pairs),
