@@ -1,11 +1,19 @@
 // Serves the kernels' wasm to a blank page in headless Chromium and times them there (see run.sh).
 //   node bench/kernels/run.mjs KERNELS.wasm [--chromium PATH]
 import { createServer } from "node:http";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const [wasmPath, ...rest] = process.argv.slice(2);
 const executablePath = rest[0] === "--chromium" ? rest[1] : "/usr/bin/chromium";
+if (!wasmPath || !existsSync(wasmPath) || (rest.length && !(rest[0] === "--chromium" && rest[1]))) {
+  console.error("usage: node bench/kernels/run.mjs KERNELS.wasm [--chromium PATH] (bench/kernels/run.sh builds the wasm and calls this)");
+  process.exit(2);
+}
+if (!existsSync(executablePath)) {
+  console.error(`bench/kernels: no browser at ${executablePath}; pass --chromium PATH`);
+  process.exit(2);
+}
 const wasm = readFileSync(wasmPath);
 const server = createServer((request, response) => {
   if (request.url === "/kernels.wasm") {

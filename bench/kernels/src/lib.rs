@@ -69,36 +69,22 @@ unsafe fn tile_u7<const R: usize>(k: usize) {
     unsafe { store(low, high) }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn run_i16(rows: u32, k: u32, iterations: u32) {
-    let k = (k as usize).min(MAX_K);
+/// `iterations` calls of the tile of height `rows` (2 to 6) from `tiles`.
+unsafe fn repeat(tiles: [unsafe fn(usize); 5], rows: u32, k: u32, iterations: u32) {
+    let (tile, k) = (tiles[rows.clamp(2, 6) as usize - 2], (k as usize).min(MAX_K));
     for _ in 0..iterations {
-        unsafe {
-            match rows {
-                6 => tile_i16::<6>(k),
-                5 => tile_i16::<5>(k),
-                4 => tile_i16::<4>(k),
-                3 => tile_i16::<3>(k),
-                _ => tile_i16::<2>(k),
-            }
-        }
+        unsafe { tile(k) }
     }
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn run_i16(rows: u32, k: u32, iterations: u32) {
+    unsafe { repeat([tile_i16::<2>, tile_i16::<3>, tile_i16::<4>, tile_i16::<5>, tile_i16::<6>], rows, k, iterations) }
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn run_u7(rows: u32, k: u32, iterations: u32) {
-    let k = (k as usize).min(MAX_K);
-    for _ in 0..iterations {
-        unsafe {
-            match rows {
-                6 => tile_u7::<6>(k),
-                5 => tile_u7::<5>(k),
-                4 => tile_u7::<4>(k),
-                3 => tile_u7::<3>(k),
-                _ => tile_u7::<2>(k),
-            }
-        }
-    }
+    unsafe { repeat([tile_u7::<2>, tile_u7::<3>, tile_u7::<4>, tile_u7::<5>, tile_u7::<6>], rows, k, iterations) }
 }
 
 #[no_mangle]
