@@ -2,7 +2,7 @@
 //! when only one is needed), the tokenizer, and a manifest that pins every file's size and
 //! sha256. Quantized at convert time with burn's own schemes; loading does no calibration.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use burn::module::{Module, ModuleMapper, Param};
 use burn::store::burn_pack::Tensor as PackTensor;
@@ -337,11 +337,24 @@ pub struct Bundle {
     /// 0.5 s that sha2 takes in wasm. A file listed here is checked against the manifest by this
     /// digest (and its length); any other file is hashed here.
     sha256: BTreeMap<String, String>,
+    /// The weights of each tower file already rewritten in the CPU kernel's order
+    /// ([`crate::cpu_weights::rewrite`], after the file's digest was taken).
+    cpu_order: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Bundle {
     pub fn new(manifest: Manifest, files: BTreeMap<String, Bytes>) -> Self {
-        Bundle { manifest, files, sha256: BTreeMap::new() }
+        Bundle { manifest, files, sha256: BTreeMap::new(), cpu_order: BTreeMap::new() }
+    }
+
+    /// Says that `file`'s weights named in `rewritten` are in the CPU kernel's order (rewritten
+    /// by [`crate::cpu_weights::rewrite`]); loaded on the CPU, they are declared so. Only for a
+    /// file whose digest is among [`Bundle::with_sha256`]'s: the rewritten bytes no longer hash
+    /// to the manifest's.
+    #[cfg(feature = "cpu")]
+    pub fn with_cpu_order(mut self, file: &str, rewritten: BTreeSet<String>) -> Self {
+        self.cpu_order.insert(file.to_string(), rewritten);
+        self
     }
 
     /// The sha256 of some files, already computed on these same bytes (see the field's note).
@@ -650,7 +663,12 @@ impl Bundle {
     /// classifiers. Apart because building the tokenizer (reading its 49 000 merges) costs more than
     /// loading a small tower, which matters to the bundle fuzzer's speed.
     pub fn load_towers(self, backend: &Backend) -> Result<LoadedTowers> {
-        let Bundle { manifest, mut files, sha256 } = self;
+        let Bundle { manifest, mut files, sha256, cpu_order } = self;
+        // Rewritten bytes are checked by the digest taken before the rewrite, and only the CPU
+        // reads that order.
+        if let Some(file) = cpu_order.keys().find(|file| !sha256.contains_key(*file) || backend.kind != "cpu") {
+            return Err(ClipError::Model(format!("{file} was rewritten for the CPU, but is loaded without its original digest or on {}", backend.kind)));
+        }
         for (name, bytes) in &files {
             Bundle::verify(&manifest, &sha256, name, bytes)?;
         }
@@ -666,19 +684,25 @@ impl Bundle {
         // only, and would expand it again for every image). The native CPU expands everything
         // once: its f32 gemm (AVX2/AVX-512, all cores) is 3× faster than the integer kernel's
         // SSE2 on ViT-B/32, and memory is no concern there.
-        let mut expander = Dequantizer { min_rank: if cfg!(target_family = "wasm") { 3 } else { 1 } };
+        // A file rewritten for the integer kernel (cpu_weights.rs) keeps its matrices quantized
+        // natively too.
+        let expander = |file: &str| Dequantizer {
+            min_rank: if cfg!(target_family = "wasm") || cpu_order.contains_key(file) { 3 } else { 1 },
+        };
         let expand = backend.kind == "cpu";
         let vision = match files.remove(VISION_FILE) {
             Some(bytes) => {
                 let tower = unpack(VisionTower::new(&manifest.config, &device), bytes, &manifest, VISION_FILE, "vision")?;
-                Some(if expand { tower.map(&mut expander) } else { tower })
+                let tower = declared(tower, &cpu_order, VISION_FILE)?;
+                Some(if expand { tower.map(&mut expander(VISION_FILE)) } else { tower })
             }
             None => None,
         };
         let text = match files.remove(TEXT_FILE) {
             Some(bytes) => {
                 let tower = unpack(TextTower::new(&manifest.config, &device), bytes, &manifest, TEXT_FILE, "text")?;
-                Some(if expand { tower.map(&mut expander) } else { tower })
+                let tower = declared(tower, &cpu_order, TEXT_FILE)?;
+                Some(if expand { tower.map(&mut expander(TEXT_FILE)) } else { tower })
             }
             None => None,
         };
@@ -727,6 +751,16 @@ impl Bundle {
         let path = dir.join(MANIFEST);
         std::fs::write(&path, json).map_err(|e| ClipError::io(&path, e))
     }
+}
+
+/// The tower, with the weights its file had rewritten in the CPU kernel's order declared so.
+fn declared<M: Module>(tower: M, cpu_order: &BTreeMap<String, BTreeSet<String>>, file: &str) -> Result<M> {
+    #[cfg(feature = "cpu")]
+    if let Some(rewritten) = cpu_order.get(file) {
+        return crate::cpu_weights::declare(tower, rewritten);
+    }
+    let _ = (cpu_order, file);
+    Ok(tower)
 }
 
 /// Turns quantized parameters of at least `min_rank` dimensions back into f32.

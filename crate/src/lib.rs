@@ -1,7 +1,8 @@
 //! OpenAI CLIP zero-shot classification on burn, natively and in the browser.
 //!
 //! The data path, one module per step:
-//! bytes → [`preprocess`] → [`model`] towers (weights by [`loader`], text by [`tokenizer`])
+//! bytes → [`preprocess`] → [`model`] towers (weights by [`loader`] and [`bundle`], on the CPU in
+//! the order its integer kernel reads them by `cpu_weights`; text by [`tokenizer`])
 //! → embeddings → [`zero_shot`] scores ([`search`] ranks, [`probe`] fits a few-shot baseline;
 //! [`contrast`] is the training batch's matrix and loss, [`curves`] the paper's experiments on a labelled set; [`cost`] what a model's config costs per image). [`pipeline::Clip`] strings them together.
 //! Nothing here touches a filesystem or a thread except behind `cfg(not(target_family = "wasm"))`,
@@ -11,6 +12,8 @@ pub mod backend;
 pub mod bundle;
 pub mod config;
 pub mod contrast;
+#[cfg(feature = "cpu")]
+pub mod cpu_weights;
 pub mod cost;
 pub mod curves;
 pub mod error;

@@ -125,26 +125,40 @@ impl Engine {
         sha256_json: Option<String>,
     ) -> Result<(), JsError> {
         let manifest = Manifest::parse(manifest_json.as_bytes()).map_err(js_error)?;
-        let sha256: BTreeMap<String, String> = match sha256_json {
+        let mut sha256: BTreeMap<String, String> = match sha256_json {
             Some(json) => serde_json::from_str(&json).map_err(|e| JsError::new(&format!("the file digests are not a JSON map of names to hex ({e})")))?,
             None => BTreeMap::new(),
         };
-        // One tower at a time (see `copy_in`), so that on WebGPU, where the buffer is freed after
+        // One tower at a time (see `tower_in`), so that on WebGPU, where the buffer is freed after
         // upload, the heap peaks at the larger file, not both.
         let mut towers = [(VISION_FILE, vision), (TEXT_FILE, text)]
             .into_iter()
             .filter_map(|(name, bytes)| bytes.map(|bytes| (name, bytes)));
-        let mut files = BTreeMap::new();
-        files.insert(TOKENIZER_FILE.to_string(), file_bytes(&tokenizer));
-        if let Some((name, array)) = towers.next() {
-            files.insert(name.to_string(), copy_in(&array));
+        let on_cpu = self.backend.kind == "cpu";
+        let bundle = |name: &str,
+                      array: &js_sys::Uint8Array,
+                      mut files: BTreeMap<String, burn::tensor::Bytes>,
+                      sha256: &mut BTreeMap<String, String>| {
+            let (bytes, rewritten) = tower_in(name, array, on_cpu, sha256);
+            files.insert(name.to_string(), bytes);
+            let bundle = Bundle::new(manifest.clone(), files).with_sha256(sha256.clone());
+            #[cfg(feature = "cpu")]
+            let bundle = match rewritten {
+                Some(rewritten) => bundle.with_cpu_order(name, rewritten),
+                None => bundle,
+            };
+            #[cfg(not(feature = "cpu"))]
+            let _ = rewritten;
+            bundle
+        };
+        let tokenizer = BTreeMap::from([(TOKENIZER_FILE.to_string(), file_bytes(&tokenizer))]);
+        let mut clip = match towers.next() {
+            Some((name, array)) => Clip::from_bundle(bundle(name, &array, tokenizer, &mut sha256), self.backend.clone()),
+            None => Clip::from_bundle(Bundle::new(manifest.clone(), tokenizer).with_sha256(sha256.clone()), self.backend.clone()),
         }
-        let mut clip =
-            Clip::from_bundle(Bundle::new(manifest.clone(), files).with_sha256(sha256.clone()), self.backend.clone())
-                .map_err(js_error)?;
+        .map_err(js_error)?;
         for (name, array) in towers {
-            let files = BTreeMap::from([(name.to_string(), copy_in(&array))]);
-            clip.add_towers(Bundle::new(manifest.clone(), files).with_sha256(sha256.clone())).map_err(js_error)?;
+            clip.add_towers(bundle(name, &array, BTreeMap::new(), &mut sha256)).map_err(js_error)?;
         }
         *self.clip.try_borrow_mut().map_err(|_| JsError::new("the engine is busy"))? = Some(clip);
         Ok(())
@@ -414,12 +428,37 @@ impl Engine {
 /// A file from JavaScript, copied into wasm memory once, straight into an aligned buffer: on the
 /// CPU its 8-bit weights stay views into that buffer, so the heap (which never shrinks) holds
 /// each file once.
-fn copy_in(array: &js_sys::Uint8Array) -> burn::tensor::Bytes {
+///
+/// On the CPU its Linear weights are then rewritten, in place, in the order the integer kernel
+/// reads them (`cpu_weights.rs`), which spares every matmul a pass over them. The digest the
+/// manifest is checked by is taken first: the page's (WebCrypto), or computed here.
+fn tower_in(
+    name: &str,
+    array: &js_sys::Uint8Array,
+    on_cpu: bool,
+    sha256: &mut BTreeMap<String, String>,
+) -> (burn::tensor::Bytes, Option<std::collections::BTreeSet<String>>) {
+    let mut rewritten = None;
     let Ok(bytes) = aligned_file(array.length() as usize, |buffer| {
         array.copy_to(buffer);
+        if on_cpu {
+            rewritten = rewrite_for_cpu(name, buffer, sha256);
+        }
         Ok::<(), std::convert::Infallible>(())
     });
-    bytes
+    (bytes, rewritten)
+}
+
+#[cfg(feature = "cpu")]
+fn rewrite_for_cpu(name: &str, file: &mut [u8], sha256: &mut BTreeMap<String, String>) -> Option<std::collections::BTreeSet<String>> {
+    sha256.entry(name.to_string()).or_insert_with(|| crate::bundle::sha256_hex(file));
+    Some(crate::cpu_weights::rewrite(file))
+}
+
+/// The WebGPU module never runs on the CPU (its worker starts the CPU module instead).
+#[cfg(not(feature = "cpu"))]
+fn rewrite_for_cpu(_name: &str, _file: &mut [u8], _sha256: &mut BTreeMap<String, String>) -> Option<std::collections::BTreeSet<String>> {
+    None
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String, JsError> {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -222,6 +222,79 @@ fn digests_computed_elsewhere_are_checked_like_hashing() {
     short.insert("vision.bpk".into(), clip::bundle::file_bytes(&vision[..vision.len() - 4]));
     let err = load(short, digests(&|_, d| d)).err().expect("a truncated file is refused");
     assert!(err.to_string().contains("vision.bpk is"), "{err}");
+}
+
+/// The page's CPU path rewrites each tower file's 8-bit Linear weights, in place, in the order
+/// its integer kernel streams them (`cpu_weights.rs`), so that no matmul packs them per call.
+/// Every such weight of the file is rewritten (and nothing else), the embeddings are the
+/// row-major weights' to the bit, and a rewritten file is loaded only by its original digest.
+#[test]
+fn weights_rewritten_for_the_cpu_kernel_give_the_same_embeddings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("q8");
+    convert(&fixture("tiny-quickgelu"), &dir, "q8");
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let manifest = Manifest::parse(&read("manifest.json")).unwrap();
+    let towers = ["vision.bpk", "text.bpk"];
+    let digests: BTreeMap<String, String> =
+        ["vision.bpk", "text.bpk", "tokenizer.json"].iter().map(|n| (n.to_string(), sha256_hex(&read(n)))).collect();
+    let linear = regex_lite::Regex::new(r"(q_proj|k_proj|v_proj|out_proj|fc1|fc2|visual_projection|text_projection)\.weight$").unwrap();
+    // Both loads keep the matrices quantized, as the page does; only the order differs.
+    let load = |rewrite: bool, sha256: BTreeMap<String, String>| {
+        let mut files = BTreeMap::from([("tokenizer.json".to_string(), clip::bundle::file_bytes(&read("tokenizer.json")))]);
+        let mut orders = Vec::new();
+        for tower in towers {
+            let bytes = read(tower);
+            let mut rewritten = BTreeSet::new();
+            let file = clip::bundle::aligned_file(bytes.len(), |buffer| {
+                buffer.copy_from_slice(&bytes);
+                if rewrite {
+                    rewritten = clip::cpu_weights::rewrite(buffer);
+                }
+                Ok::<(), std::convert::Infallible>(())
+            })
+            .unwrap();
+            if rewrite {
+                let reader = burn::store::burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes)).unwrap();
+                let expected: BTreeSet<String> =
+                    reader.tensor_names().into_iter().filter(|n| linear.is_match(n)).map(String::from).collect();
+                assert!(!expected.is_empty());
+                assert_eq!(rewritten, expected, "{tower}: the Linear weights, and only they");
+            }
+            files.insert(tower.to_string(), file);
+            orders.push((tower, rewritten));
+        }
+        let mut bundle = Bundle::new(manifest.clone(), files).with_sha256(sha256);
+        for (tower, rewritten) in orders {
+            bundle = bundle.with_cpu_order(tower, rewritten);
+        }
+        Clip::from_bundle(bundle, Backend::cpu())
+    };
+    let files: Vec<Vec<u8>> = ["chelsea.png", "coffee.png"].iter().map(|f| std::fs::read(image(f)).unwrap()).collect();
+    let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+    let prompts = ["a photo of a cat.", "a photo of a cup of coffee.", "a diagram"];
+    let embed = |mut clip: Clip| {
+        let images = pollster::block_on(clip.embed_images(&refs)).unwrap();
+        let texts = pollster::block_on(clip.embed_texts(&prompts)).unwrap();
+        let bits = |rows: Vec<Vec<f32>>| rows.into_iter().flatten().map(f32::to_bits).collect::<Vec<_>>();
+        (bits(images), bits(texts))
+    };
+    let row_major = embed(load(false, digests.clone()).unwrap());
+    let rewritten = embed(load(true, digests.clone()).unwrap());
+    assert_eq!(rewritten.0, row_major.0, "image embeddings");
+    assert_eq!(rewritten.1, row_major.1, "text embeddings");
+    // The rewritten bytes no longer hash to the manifest's digest: without the original one,
+    // the file is refused, naming it.
+    let err = load(true, BTreeMap::new()).err().expect("a rewritten file without its digest is refused");
+    assert!(err.to_string().contains(".bpk was rewritten for the CPU"), "{err}");
+    // A file that is not a burnpack file is left alone.
+    let mut noise: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    let before = noise.clone();
+    assert!(clip::cpu_weights::rewrite(&mut noise).is_empty());
+    assert_eq!(noise, before);
+    let mut truncated = read("vision.bpk");
+    truncated.truncate(truncated.len() / 2);
+    let _ = clip::cpu_weights::rewrite(&mut truncated);
 }
 
 /// `clip convert --classifier imagenet` ships ImageNet's 1000 × 80 zero-shot classifier; scoring

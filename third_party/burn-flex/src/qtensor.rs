@@ -20,6 +20,9 @@ pub struct FlexQTensor {
     /// The per-tensor scale that [`scales`](Self::scales) are expressed relative to, for a
     /// two-level scheme.
     pub(crate) global: Option<f32>,
+    /// Patched: the values of this `[1.., k, n]` matrix are in the integer matmul's panel order
+    /// ([`to_panels`](crate::ops::qmatmul::to_panels)), not row-major; see [`Self::in_panel_order`].
+    pub(crate) panels: bool,
 }
 
 impl FlexQTensor {
@@ -53,7 +56,54 @@ impl FlexQTensor {
             scheme,
             scales,
             global,
+            panels: false,
         }
+    }
+
+    /// Patched: declares that this matrix's values are already in the integer matmul's panel
+    /// order, as [`to_panels`](crate::ops::qmatmul::to_panels) writes it (a loader rewrites the
+    /// weights of a model file in place before loading it), so that a float × quantized matmul
+    /// streams them as stored instead of packing them on every call. Every other operation
+    /// reads them back in row-major order first. Where that order cannot apply (not a
+    /// contiguous `[1.., k, n]` matrix whose blocks run along `n`, with an even `k` and whole
+    /// 8-column tiles in each block), the tensor comes back unchanged as the error.
+    pub fn in_panel_order(mut self) -> Result<Self, Self> {
+        let shape = self.tensor.shape();
+        let dims = shape.as_slice();
+        let layout = self.tensor.layout();
+        let whole = self.tensor.is_contiguous()
+            && layout.start_offset() == 0
+            && self.tensor.bytes().len() == shape.num_elements();
+        let fits = match (dims, crate::ops::qtensor::last_dim_block(&self.scheme)) {
+            ([.., k, n], Some(block)) if dims[..dims.len() - 2].iter().all(|&d| d == 1) => {
+                crate::ops::qmatmul::panels_fit(*k, *n, block) && self.scales.len() == k * (n / block)
+            }
+            _ => false,
+        };
+        if !(whole && fits) || self.panels {
+            return Err(self);
+        }
+        self.panels = true;
+        Ok(self)
+    }
+
+    /// Whether the values are in panel order ([`Self::in_panel_order`]).
+    pub fn is_panel_ordered(&self) -> bool {
+        self.panels
+    }
+
+    /// Patched: the same tensor with its values in row-major order (a copy, if they were in
+    /// panel order).
+    pub(crate) fn row_major(self) -> Self {
+        if !self.panels {
+            return self;
+        }
+        let shape = self.tensor.shape();
+        let dims = shape.as_slice();
+        let (k, n) = (dims[dims.len() - 2], dims[dims.len() - 1]);
+        let values = crate::ops::qmatmul::from_panels(self.tensor.storage::<i8>(), k, n);
+        let tensor = FlexTensor::from_data(burn_backend::TensorData::new(values, shape));
+        Self::new(tensor, self.scheme, self.scales, self.global)
     }
 
     /// Get the underlying tensor.

@@ -17,8 +17,9 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-/// The right-hand operand: `k × n` quantized values in row-major order, one scale per
-/// `1 × block` run along `n` (`scales[k * n / block + j]`), times a per-tensor `global`.
+/// The right-hand operand: `k × n` quantized values in row-major order (or, with `panels`, in
+/// [`to_panels`]' order), one scale per `1 × block` run along `n` (`scales[k * n / block + j]`),
+/// times a per-tensor `global`.
 pub struct QuantizedMatrix<'a> {
     pub values: &'a [i8],
     pub scales: &'a [f32],
@@ -26,6 +27,52 @@ pub struct QuantizedMatrix<'a> {
     pub k: usize,
     pub n: usize,
     pub block: usize,
+    /// The values are already in the order the kernel streams ([`to_panels`]), so no call packs
+    /// them.
+    pub panels: bool,
+}
+
+impl QuantizedMatrix<'_> {
+    /// Weight `(kk, col)`, in either order.
+    fn value(&self, kk: usize, col: usize) -> i8 {
+        if self.panels { self.values[panel_index(self.k, kk, col)] } else { self.values[kk * self.n + col] }
+    }
+}
+
+/// Whether a `k × n` matrix (blocks of `block` columns) can be stored in panel order: whole row
+/// pairs, and whole 8-column tiles inside each block.
+pub fn panels_fit(k: usize, n: usize, block: usize) -> bool {
+    k > 0 && k % 2 == 0 && block > 0 && block % COLS == 0 && n % block == 0
+}
+
+/// Where weight `(kk, col)` of a matrix with `k` rows lies in panel order: one `k × 8` panel per
+/// 8-column tile, left to right, each holding rows `2p` and `2p + 1` interleaved
+/// (`w[2p][c], w[2p + 1][c], w[2p][c + 1], …`), which is what [`pack_panels`] writes per call.
+pub fn panel_index(k: usize, kk: usize, col: usize) -> usize {
+    (col / COLS) * k * COLS + (kk / 2) * 2 * COLS + (col % COLS) * 2 + kk % 2
+}
+
+/// Rewrites a row-major `k × n` matrix, in place, in panel order: done once when a model is
+/// loaded, it spares every matmul the packing pass over its weights (and the panels' memory).
+pub fn to_panels(values: &mut [i8], k: usize, n: usize) {
+    assert!(k > 0 && k % 2 == 0 && n % COLS == 0 && values.len() == k * n, "panel order needs even k, whole 8-column tiles");
+    let row_major = values.to_vec();
+    pack_panels(&row_major, k, n, 0, n / COLS, values, simd_available());
+}
+
+/// The row-major matrix back from panel order (for any operation but the matmul).
+pub fn from_panels(values: &[i8], k: usize, n: usize) -> Vec<i8> {
+    assert!(k % 2 == 0 && n % COLS == 0 && values.len() == k * n, "not a panel-ordered k × n matrix");
+    let mut out = vec![0i8; k * n];
+    for (t, panel) in values.chunks_exact(k * COLS).enumerate() {
+        for (p, pair) in panel.chunks_exact(2 * COLS).enumerate() {
+            for c in 0..COLS {
+                out[2 * p * n + t * COLS + c] = pair[2 * c];
+                out[(2 * p + 1) * n + t * COLS + c] = pair[2 * c + 1];
+            }
+        }
+    }
+    out
 }
 
 /// Columns per micro-tile (two vectors of four i32 sums).
@@ -57,6 +104,7 @@ pub fn matmul_with(lhs: &[f32], m: usize, rhs: &QuantizedMatrix, use_simd: bool)
     assert_eq!(lhs.len(), m * k, "lhs must be m × k");
     assert_eq!(rhs.values.len(), k * n, "rhs must be k × n");
     assert_eq!(rhs.scales.len(), k * (n / block), "one scale per block");
+    assert!(!rhs.panels || panels_fit(k, n, block), "panel order needs even k, whole tiles per block");
 
     let blocks = n / block;
     let padded_k = k.div_ceil(2) * 2;
@@ -93,9 +141,16 @@ pub fn matmul_with(lhs: &[f32], m: usize, rhs: &QuantizedMatrix, use_simd: bool)
         let col0 = j * block + t0 * COLS;
         // The run's weights as one contiguous panel per 8-column tile (k × 8 bytes: 6 kB at
         // k = 768), so the row tiles stream them from L1 instead of touching one cache line
-        // per weight row.
-        let mut panels = vec![0i8; count * panel_len];
-        pack_panels(rhs.values, k, n, col0, count, &mut panels, use_simd);
+        // per weight row: packed here, unless the weights are stored that way.
+        let packed;
+        let panels: &[i8] = if rhs.panels {
+            &rhs.values[col0 / COLS * panel_len..(col0 / COLS + count) * panel_len]
+        } else {
+            let mut panels = vec![0i8; count * panel_len];
+            pack_panels(rhs.values, k, n, col0, count, &mut panels, use_simd);
+            packed = panels;
+            &packed
+        };
         // Row-major `rows × (count × 8)`: the run's outputs for its block's integer rows.
         let width = count * COLS;
         let mut sums_out = vec![0.0f32; rows.len() * width];
@@ -138,7 +193,7 @@ pub fn matmul_with(lhs: &[f32], m: usize, rhs: &QuantizedMatrix, use_simd: bool)
                 let act = acts_of(j, row);
                 let mut sum = 0i32;
                 for kk in 0..k {
-                    sum += i32::from(act[kk]) * i32::from(rhs.values[kk * n + col]);
+                    sum += i32::from(act[kk]) * i32::from(rhs.value(kk, col));
                 }
                 out[row * n + col] = sum as f32 * step;
             }
@@ -149,7 +204,7 @@ pub fn matmul_with(lhs: &[f32], m: usize, rhs: &QuantizedMatrix, use_simd: bool)
                 let mut sum = 0.0f32;
                 for kk in 0..k {
                     let scale = rhs.global * rhs.scales[kk * blocks + j];
-                    sum += x[kk] * scale * f32::from(rhs.values[kk * n + col]);
+                    sum += x[kk] * scale * f32::from(rhs.value(kk, col));
                 }
                 out[row * n + col] = sum;
             }
@@ -565,7 +620,7 @@ mod tests {
             (4, 33, 13, 13, 2.0),
         ] {
             let (lhs, values, scales) = case(m, k, n, block, (m * 31 + k * 7 + n) as u64);
-            let rhs = QuantizedMatrix { values: &values, scales: &scales, global, k, n, block };
+            let rhs = QuantizedMatrix { values: &values, scales: &scales, global, k, n, block, panels: false };
             let expected = reference(&lhs, m, &rhs);
             for use_simd in [false, true] {
                 let got = matmul_with(&lhs, m, &rhs, use_simd && simd_available());
@@ -601,8 +656,33 @@ mod tests {
     fn simd_and_portable_kernels_agree_exactly() {
         let (m, k, n, block) = (13, 301, 136, 68);
         let (lhs, values, scales) = case(m, k, n, block, 7);
-        let rhs = QuantizedMatrix { values: &values, scales: &scales, global: 1.0, k, n, block };
+        let rhs = QuantizedMatrix { values: &values, scales: &scales, global: 1.0, k, n, block, panels: false };
         assert_eq!(matmul_with(&lhs, m, &rhs, false), matmul_with(&lhs, m, &rhs, simd_available()));
+    }
+
+    #[test]
+    fn weights_stored_in_panel_order_give_the_same_sums() {
+        // Stored in panel order once, the weights must give every output bit for bit as the
+        // row-major weights packed per call: several blocks and tiles, NaN and zero rows, tail
+        // rows, both kernels; and the order must round-trip and agree with `panel_index`.
+        for &(m, k, n, block) in &[(50, 768, 768, 128), (7, 302, 136, 8), (5, 2, 16, 16), (13, 64, 384, 128)] {
+            let (mut lhs, values, scales) = case(m, k, n, block, (m * 3 + k + n) as u64);
+            lhs[k + 1] = f32::NAN;
+            lhs[2 * k..3 * k].fill(0.0);
+            let mut panels = values.clone();
+            to_panels(&mut panels, k, n);
+            assert_eq!(from_panels(&panels, k, n), values);
+            for (kk, col) in [(0, 0), (1, 0), (0, 7), (k - 1, n - 1), (k / 2, n / 2 + 3)] {
+                assert_eq!(panels[panel_index(k, kk, col)], values[kk * n + col], "({kk}, {col})");
+            }
+            let row_major = QuantizedMatrix { values: &values, scales: &scales, global: 0.5, k, n, block, panels: false };
+            let stored = QuantizedMatrix { values: &panels, scales: &scales, global: 0.5, k, n, block, panels: true };
+            for use_simd in [false, simd_available()] {
+                let (a, b) = (matmul_with(&lhs, m, &row_major, use_simd), matmul_with(&lhs, m, &stored, use_simd));
+                assert_eq!(a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "m{m} k{k} n{n} block{block}");
+            }
+        }
+        assert!(panels_fit(768, 3072, 128) && !panels_fit(767, 3072, 128) && !panels_fit(768, 12, 12) && !panels_fit(0, 8, 8));
     }
 
     #[cfg(feature = "rayon")]
@@ -616,10 +696,19 @@ mod tests {
             if m > 3 {
                 lhs[3 * k..4 * k].fill(0.0);
             }
-            let rhs = QuantizedMatrix { values: &values, scales: &scales, global: 1.0, k, n, block };
+            let rhs = QuantizedMatrix { values: &values, scales: &scales, global: 1.0, k, n, block, panels: false };
             let pool = |threads| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             let one = pool(1).install(|| matmul(&lhs, m, &rhs));
+            let mut panels = values.clone();
+            let stored = panels_fit(k, n, block).then(|| {
+                to_panels(&mut panels, k, n);
+                QuantizedMatrix { values: &panels, scales: &scales, global: 1.0, k, n, block, panels: true }
+            });
             for threads in [2, 3, 8] {
+                if let Some(stored) = &stored {
+                    let many = pool(threads).install(|| matmul(&lhs, m, stored));
+                    assert_eq!(many.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), one.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "panels: m{m} k{k} n{n} block{block}, {threads} threads");
+                }
                 let many = pool(threads).install(|| matmul(&lhs, m, &rhs));
                 assert_eq!(many.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), one.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "m{m} k{k} n{n} block{block}, {threads} threads");
             }
@@ -659,7 +748,7 @@ mod tests {
         let lhs = vec![-1.0f32; m * k];
         let values = vec![-128i8; k * n];
         let scales = vec![1.0f32; k];
-        let rhs = QuantizedMatrix { values: &values, scales: &scales, global: 1.0, k, n, block: 8 };
+        let rhs = QuantizedMatrix { values: &values, scales: &scales, global: 1.0, k, n, block: 8, panels: false };
         for out in matmul_with(&lhs, m, &rhs, simd_available()) {
             assert!((out - 128.0 * k as f32).abs() <= 1e-3 * 128.0 * k as f32, "{out}");
         }
@@ -671,7 +760,7 @@ mod tests {
         let lhs = [1.0, f32::NAN, 0.5, 0.25, 0.0, 0.0, 0.0, 0.0, f32::INFINITY, 1.0, 1.0, 1.0];
         let values = vec![1i8; k * n];
         let scales = vec![1.0f32; k];
-        let rhs = QuantizedMatrix { values: &values, scales: &scales, global: 1.0, k, n, block: 8 };
+        let rhs = QuantizedMatrix { values: &values, scales: &scales, global: 1.0, k, n, block: 8, panels: false };
         let out = matmul(&lhs, 3, &rhs);
         assert!(out[..n].iter().all(|v| v.is_nan()));
         assert!(out[n..2 * n].iter().all(|&v| v == 0.0));

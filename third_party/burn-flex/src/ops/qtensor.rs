@@ -287,6 +287,7 @@ impl QTensorOps<Flex> for Flex {
     }
 
     fn dequantize(tensor: QuantizedTensor<Flex>, dtype: FloatDType) -> FloatTensor<Flex> {
+        let tensor = tensor.row_major();
         let shape = tensor.tensor.shape();
         let qt = tensor.tensor.to_contiguous();
         let q_data: &[i8] = qt.storage();
@@ -355,6 +356,21 @@ impl QTensorOps<Flex> for Flex {
 
     fn q_reshape(tensor: QuantizedTensor<Flex>, shape: Shape) -> QuantizedTensor<Flex> {
         let scheme = tensor.scheme;
+        // Patched: panel-ordered values stay so under a reshape that only adds or drops leading
+        // ones (`Linear`'s `unsqueeze`); any other reshape reads them back in row-major order.
+        let old = tensor.tensor.shape();
+        let trailing = |dims: &[usize]| -> Option<(usize, usize)> {
+            match dims {
+                [lead @ .., k, n] if lead.iter().all(|&d| d == 1) => Some((*k, *n)),
+                _ => None,
+            }
+        };
+        if tensor.panels && trailing(old.as_slice()).is_some() && trailing(old.as_slice()) == trailing(shape.as_slice()) {
+            let mut reshaped = FlexQTensor::new(tensor.tensor.reshape(shape), scheme, tensor.scales, tensor.global);
+            reshaped.panels = true;
+            return reshaped;
+        }
+        let tensor = tensor.row_major();
         // Patched: blocks that run along the last dimension only stay whole, and in the same
         // row-major order, under any reshape whose old and new last dimensions they both
         // divide; so e.g. `Linear`'s `weight.unsqueeze()` keeps the weight quantized instead
@@ -378,6 +394,7 @@ impl QTensorOps<Flex> for Flex {
     }
 
     async fn q_into_data(tensor: QuantizedTensor<Flex>) -> Result<TensorData, ExecutionError> {
+        let tensor = tensor.row_major();
         let shape = tensor.tensor.shape();
         let scheme = tensor.scheme;
         let qt = tensor.tensor.to_contiguous();
@@ -423,6 +440,7 @@ impl QTensorOps<Flex> for Flex {
         dim: usize,
         indices: IntTensor<Flex>,
     ) -> QuantizedTensor<Flex> {
+        let tensor = tensor.row_major();
         match tensor.scheme.block_size() {
             None => FlexQTensor::new(
                 crate::ops::gather_scatter::select::<i8>(tensor.tensor, dim, indices),
@@ -493,6 +511,7 @@ impl QTensorOps<Flex> for Flex {
         dim: usize,
         out_dtype: burn_std::IntDType,
     ) -> IntTensor<Flex> {
+        let tensor = tensor.row_major();
         let result = crate::ops::reduce::argmax(tensor.tensor, dim);
         if result.dtype() != DType::from(out_dtype) {
             Flex::int_cast(result, out_dtype)
@@ -506,6 +525,7 @@ impl QTensorOps<Flex> for Flex {
         dim: usize,
         out_dtype: burn_std::IntDType,
     ) -> IntTensor<Flex> {
+        let tensor = tensor.row_major();
         let result = crate::ops::reduce::argmin(tensor.tensor, dim);
         if result.dtype() != DType::from(out_dtype) {
             Flex::int_cast(result, out_dtype)
@@ -519,6 +539,7 @@ impl QTensorOps<Flex> for Flex {
         tensor: QuantizedTensor<Flex>,
         indices: IntTensor<Flex>,
     ) -> QuantizedTensor<Flex> {
+        let tensor = tensor.row_major();
         match tensor.scheme.block_size() {
             None => FlexQTensor::new(
                 crate::ops::gather_scatter::gather::<i8>(tensor.tensor, dim, indices),
@@ -538,7 +559,7 @@ impl QTensorOps<Flex> for Flex {
 
 /// The length of a block, when blocks run along the last dimension only (or the scheme is
 /// per-tensor-free per-element blocks); `None` for per-tensor or multi-dimensional blocks.
-fn last_dim_block(scheme: &QuantScheme) -> Option<usize> {
+pub(crate) fn last_dim_block(scheme: &QuantScheme) -> Option<usize> {
     let block = scheme.block_size()?;
     match block.as_slice() {
         [] => Some(1),
@@ -596,6 +617,7 @@ fn float_by_quantized(
             k,
             n,
             block: run,
+            panels: rhs.panels,
         },
     );
     let mut out_dims = lhs_dims.to_vec();
@@ -644,6 +666,7 @@ fn block_safe_layout_op(
     scheme: QuantScheme,
     op: impl FnOnce(FlexTensor) -> FlexTensor,
 ) -> FlexQTensor {
+    let qtensor = qtensor.row_major();
     match qtensor.scheme.block_size() {
         None => FlexQTensor::new(
             op(qtensor.tensor),
@@ -719,6 +742,64 @@ mod tests {
             let b = Flex::dequantize(copied, FloatDType::F32);
             assert_eq!(a.storage::<f32>(), b.storage::<f32>());
         }
+    }
+
+    /// Patched: a matrix declared in panel order (values rewritten with `to_panels`) multiplies
+    /// to the same bits as the row-major one, keeps the order through `Linear`'s unsqueeze, and
+    /// reads back row-major for every other operation.
+    #[test]
+    fn a_panel_ordered_matrix_behaves_as_the_row_major_one() {
+        let (m, k, n) = (5, 64, 256);
+        let values: Vec<i8> = (0..k * n).map(|i| ((i * 37) % 255) as i8 - 127 + 1).collect();
+        let scales: Vec<f32> = (0..k * n / 128).map(|i| 0.01 + i as f32 * 0.003).collect();
+        let scheme = QuantScheme::default()
+            .with_value(QuantValue::Q8S)
+            .with_store(QuantStore::Native)
+            .per_block([1u8, 128], ScaleDtype::F32);
+        let data = TensorData::quantized(values.clone(), [k, n], scheme, &scales, None);
+        let row_major = Flex::q_from_data(data.clone(), &Default::default());
+        let mut panel_values = values.clone();
+        crate::ops::qmatmul::to_panels(&mut panel_values, k, n);
+        let data = TensorData::quantized(panel_values.clone(), [k, n], scheme, &scales, None);
+        let panels = Flex::q_from_data(data, &Default::default()).in_panel_order().unwrap();
+        assert!(panels.is_panel_ordered() && !row_major.is_panel_ordered());
+
+        let lhs: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 17) as f32 / 8.0 - 1.0).collect();
+        let lhs = FlexTensor::from_data(TensorData::new(lhs, [m, k]));
+        let product = |rhs: FlexQTensor| {
+            let rhs = Flex::q_reshape(rhs, Shape::from(vec![1, k, n]));
+            match Flex::q_matmul(TensorPrimitive::Float(lhs.clone()), TensorPrimitive::QFloat(rhs)) {
+                TensorPrimitive::Float(out) => out.storage::<f32>().to_vec(),
+                TensorPrimitive::QFloat(_) => panic!("a float product was expected"),
+            }
+        };
+        let unsqueezed = Flex::q_reshape(panels.clone(), Shape::from(vec![1, k, n]));
+        assert!(unsqueezed.is_panel_ordered());
+        assert_eq!(product(panels.clone()), product(row_major.clone()));
+
+        let dequantized = |t: FlexQTensor| Flex::dequantize(t, FloatDType::F32).storage::<f32>().to_vec();
+        assert_eq!(dequantized(panels.clone()), dequantized(row_major.clone()));
+        let swapped = |t: FlexQTensor| dequantized(Flex::q_swap_dims(t, 0, 1));
+        assert_eq!(swapped(panels.clone()), swapped(row_major.clone()));
+        let flat = Flex::q_reshape(panels.clone(), Shape::from(vec![k * n / 128, 128]));
+        assert!(!flat.is_panel_ordered());
+        assert_eq!(flat.tensor.storage::<i8>(), values.as_slice());
+        // `q_into_data` awaits nothing: one poll completes it.
+        fn ready<T>(future: impl core::future::Future<Output = T>) -> T {
+            let mut future = core::pin::pin!(future);
+            match future.as_mut().poll(&mut core::task::Context::from_waker(core::task::Waker::noop())) {
+                core::task::Poll::Ready(value) => value,
+                core::task::Poll::Pending => panic!("q_into_data did not complete"),
+            }
+        }
+        let data = ready(Flex::q_into_data(panels.clone())).unwrap();
+        let expected = ready(Flex::q_into_data(row_major)).unwrap();
+        assert_eq!(data.as_bytes(), expected.as_bytes());
+
+        // Where the order cannot apply, nothing changes.
+        let odd = TensorData::quantized(vec![1i8; 3 * 128], [3, 128], scheme, &[1.0; 3], None);
+        assert!(Flex::q_from_data(odd, &Default::default()).in_panel_order().is_err());
+        assert!(panels.in_panel_order().is_err(), "declared twice");
     }
 
     #[test]
