@@ -357,6 +357,21 @@ impl Bundle {
         self
     }
 
+    /// Keeps the towers' 8-bit matrices quantized on the CPU's integer kernel, as the page's CPU
+    /// path does, instead of expanding them once as the native CPU does (its f32 gemm is the
+    /// faster there): to measure the page's arithmetic natively (`clip bench fidelity
+    /// --page-kernel`, tests). Nothing is rewritten; the towers' digests are taken here.
+    #[cfg(feature = "cpu")]
+    pub fn on_integer_kernel(mut self) -> Self {
+        for file in [VISION_FILE, TEXT_FILE] {
+            if let Some(bytes) = self.files.get(file) {
+                self.sha256.entry(file.to_string()).or_insert_with(|| sha256_hex(bytes));
+                self.cpu_order.entry(file.to_string()).or_default();
+            }
+        }
+        self
+    }
+
     /// The sha256 of some files, already computed on these same bytes (see the field's note).
     pub fn with_sha256(mut self, sha256: BTreeMap<String, String>) -> Self {
         self.sha256 = sha256;
@@ -685,16 +700,20 @@ impl Bundle {
         // once: its f32 gemm (AVX2/AVX-512, all cores) is 3× faster than the integer kernel's
         // SSE2 on ViT-B/32, and memory is no concern there.
         // A file rewritten for the integer kernel (cpu_weights.rs) keeps its matrices quantized
-        // natively too.
-        let expander = |file: &str| Dequantizer {
-            min_rank: if cfg!(target_family = "wasm") || cpu_order.contains_key(file) { 3 } else { 1 },
-        };
+        // natively too. On that kernel the patch convolution becomes a matmul whose matrix stays
+        // quantized too (`VisionTower::with_patch_matrix`), so nothing is expanded.
+        let integer_kernel = |file: &str| cfg!(target_family = "wasm") || cpu_order.contains_key(file);
+        let expander = |file: &str| Dequantizer { min_rank: if integer_kernel(file) { 3 } else { 1 } };
         let expand = backend.kind == "cpu";
         let vision = match files.remove(VISION_FILE) {
             Some(bytes) => {
                 let tower = unpack(VisionTower::new(&manifest.config, &device), bytes, &manifest, VISION_FILE, "vision")?;
                 let tower = declared(tower, &cpu_order, VISION_FILE)?;
-                Some(if expand { tower.map(&mut expander(VISION_FILE)) } else { tower })
+                Some(match (expand, integer_kernel(VISION_FILE)) {
+                    (true, true) => tower.with_patch_matrix().unwrap_or_else(|tower| tower.map(&mut expander(VISION_FILE))),
+                    (true, false) => tower.map(&mut expander(VISION_FILE)),
+                    (false, _) => tower,
+                })
             }
             None => None,
         };

@@ -39,7 +39,9 @@ fn min_mean(a: &[Vec<f32>], b: &[Vec<f32>]) -> (f32, f32) {
     (c.iter().copied().fold(f32::MAX, f32::min), c.iter().sum::<f32>() / c.len().max(1) as f32)
 }
 
-pub fn run(model: &Path, bundles: &[PathBuf], images: &[PathBuf], backend: Backend) -> Result<serde_json::Value> {
+/// `page_kernel`: load the bundles as the page's CPU path does (`Bundle::on_integer_kernel`);
+/// the caller keeps it to the CPU.
+pub fn run(model: &Path, bundles: &[PathBuf], images: &[PathBuf], backend: Backend, page_kernel: bool) -> Result<serde_json::Value> {
     let image_bytes: Vec<Vec<u8>> =
         images.iter().map(|p| std::fs::read(p).map_err(|e| ClipError::io(p, e))).collect::<Result<_>>()?;
     let mut reference = Clip::from_hf(HfFiles::read_dir(model)?, backend.clone())?;
@@ -57,6 +59,7 @@ pub fn run(model: &Path, bundles: &[PathBuf], images: &[PathBuf], backend: Backe
     let mut rows = Vec::new();
     for dir in bundles {
         let bundle = Bundle::read_dir(dir, Towers::BOTH)?;
+        let bundle = if page_kernel { bundle.on_integer_kernel() } else { bundle };
         let manifest = bundle.manifest.clone();
         let mut clip = Clip::from_bundle(bundle, backend.clone())?;
         let out = outputs(&mut clip, &image_bytes)?;
@@ -84,7 +87,7 @@ pub fn run(model: &Path, bundles: &[PathBuf], images: &[PathBuf], backend: Backe
             "top1_agreement": agree as f64 / out.top1.len().max(1) as f64,
         }));
     }
-    Ok(json!({ "reference": model.display().to_string(), "reference_bytes": f32_bytes, "images": images.len(),
+    Ok(json!({ "reference": model.display().to_string(), "reference_bytes": f32_bytes, "images": images.len(), "page_kernel": page_kernel,
                "prompts": LABELS.len() * TEMPLATES.len(), "bundles": rows }))
 }
 

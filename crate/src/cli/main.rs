@@ -218,6 +218,10 @@ enum Bench {
         images: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "cpu")]
         device: DeviceArg,
+        /// On the CPU, multiply the 8-bit matrices as the page's CPU path does (kept quantized,
+        /// on the integer kernel) instead of expanding them to f32 once
+        #[arg(long)]
+        page_kernel: bool,
     },
     /// Time image and text embedding on the CPU and, when available, on wgpu (same inputs, same run)
     Speed {
@@ -396,9 +400,12 @@ fn run(cli: Cli) -> Result<serde_json::Value> {
             let images = if images.is_empty() { default_bench_images() } else { images };
             fidelity::speed(&model, &images, repeat.max(1))
         }
-        Command::Bench { bench: Bench::Fidelity { model, bundles, images, device } } => {
+        Command::Bench { bench: Bench::Fidelity { model, bundles, images, device, page_kernel } } => {
             let images = if images.is_empty() { default_bench_images() } else { images };
-            fidelity::run(&model, &bundles, &images, backend(device)?)
+            if page_kernel && !matches!(device, DeviceArg::Cpu) {
+                return Err(ClipError::Input("--page-kernel measures the CPU's integer kernel: use it with --device cpu".into()));
+            }
+            fidelity::run(&model, &bundles, &images, backend(device)?, page_kernel)
         }
     }
 }

@@ -213,6 +213,144 @@ pub fn matmul_with(lhs: &[f32], m: usize, rhs: &QuantizedMatrix, use_simd: bool)
     out
 }
 
+/// A right-hand operand whose scales run along the reduction instead: `k × n` row-major values,
+/// one scale per `run × 1` block down each column (`scales[(kk / run) * n + col]`, the order of
+/// burn's block layout), times `global`. A convolution kernel quantized along its own last axis
+/// (the kernel width: burn's blocks) is this, once its weight matrix is transposed to `k × n`.
+pub struct KBlockMatrix<'a> {
+    pub values: &'a [i8],
+    pub scales: &'a [f32],
+    pub global: f32,
+    pub k: usize,
+    pub n: usize,
+    pub run: usize,
+    /// The values are in [`to_panels`]' order (needs even `k` and whole 8-column tiles).
+    pub panels: bool,
+}
+
+impl KBlockMatrix<'_> {
+    /// Weight `(kk, col)`, in either order.
+    fn value(&self, kk: usize, col: usize) -> i8 {
+        if self.panels { self.values[panel_index(self.k, kk, col)] } else { self.values[kk * self.n + col] }
+    }
+}
+
+/// `lhs` (`m × k`, row-major f32) times `rhs`, blocks along `k`: `m × n`, row-major.
+pub fn matmul_k_blocks(lhs: &[f32], m: usize, rhs: &KBlockMatrix) -> Vec<f32> {
+    matmul_k_blocks_with(lhs, m, rhs, simd_available())
+}
+
+/// As [`matmul_k_blocks`], choosing the integer kernel.
+///
+/// The scales cannot be folded into the activations once per column block, as [`matmul_with`]
+/// does: they change along `k`. But within one block of `run` rows each column has a single
+/// scale, so the same micro-tile sums each block's `run` products exactly as integers, and
+/// those block sums are scaled and added in f32. The activations are quantized once per row,
+/// with every i16 level (a `run`-long i32 sum cannot overflow for `run` ≤ 512).
+pub fn matmul_k_blocks_with(lhs: &[f32], m: usize, rhs: &KBlockMatrix, use_simd: bool) -> Vec<f32> {
+    let (k, n, run) = (rhs.k, rhs.n, rhs.run);
+    assert!(run > 0 && run % 2 == 0 && k % run == 0, "blocks along k must be an even run dividing k");
+    assert_eq!(lhs.len(), m * k, "lhs must be m × k");
+    assert_eq!(rhs.values.len(), k * n, "rhs must be k × n");
+    assert_eq!(rhs.scales.len(), (k / run) * n, "one scale per block");
+    assert!(!rhs.panels || (k % 2 == 0 && n % COLS == 0), "panel order needs even k, whole 8-column tiles");
+
+    let limit = activation_limit(run) as f32;
+    let scales_finite = rhs.global.is_finite() && rhs.scales.iter().all(|s| s.is_finite());
+    let ones = vec![1.0f32; k];
+    let mut copy = vec![0.0f32; k];
+    let mut activations = vec![0i16; m * k];
+    let mut kinds = vec![Row::Zero; m];
+    for row in 0..m {
+        let x = &lhs[row * k..(row + 1) * k];
+        let peak = fold(x, &ones, &mut copy);
+        let step = peak / limit;
+        // (`fold`'s peak skips NaN: finiteness is checked on the values themselves.)
+        kinds[row] = if !(scales_finite && x.iter().all(|v| v.is_finite())) {
+            Row::Float
+        } else if peak == 0.0 {
+            Row::Zero
+        } else if !step.is_normal() {
+            Row::Float
+        } else {
+            quantize(x, limit / peak, &mut activations[row * k..(row + 1) * k]);
+            Row::Integer(step)
+        };
+    }
+    let integer_rows: Vec<(usize, f32)> = (0..m).filter_map(|row| match kinds[row] {
+        Row::Integer(step) => Some((row, step)),
+        _ => None,
+    }).collect();
+
+    // One 8-column tile at a time: its panel packed once, then every group of rows walks it
+    // block by block.
+    let tiles = n / COLS;
+    let panel_len = k * COLS;
+    let one_tile = |t: usize| -> Vec<f32> {
+        let packed;
+        let panel: &[i8] = if rhs.panels {
+            &rhs.values[t * panel_len..(t + 1) * panel_len]
+        } else {
+            let mut panel = vec![0i8; panel_len];
+            pack_panels(rhs.values, k, n, t * COLS, 1, &mut panel, use_simd);
+            packed = panel;
+            &packed
+        };
+        let mut sums_out = vec![0.0f32; integer_rows.len() * COLS];
+        for (chunk, group) in integer_rows.chunks(ROWS).enumerate() {
+            let mut acts: [&[i16]; ROWS] = [&[]; ROWS];
+            for (slot, &(row, _)) in acts.iter_mut().zip(group) {
+                *slot = &activations[row * k..(row + 1) * k];
+            }
+            let totals = tile_k_blocks(&acts[..group.len()], panel, run, &rhs.scales[t * COLS..], n, use_simd);
+            for (r, &(_, step)) in group.iter().enumerate() {
+                let at = (chunk * ROWS + r) * COLS;
+                for c in 0..COLS {
+                    sums_out[at + c] = totals[r][c] * (step * rhs.global);
+                }
+            }
+        }
+        sums_out
+    };
+    #[cfg(feature = "rayon")]
+    let results: Vec<Vec<f32>> = {
+        use rayon::prelude::*;
+        if rayon::current_num_threads() > 1 && tiles > 1 { (0..tiles).into_par_iter().map(one_tile).collect() } else { (0..tiles).map(one_tile).collect() }
+    };
+    #[cfg(not(feature = "rayon"))]
+    let results: Vec<Vec<f32>> = (0..tiles).map(one_tile).collect();
+    let mut out = vec![0.0f32; m * n];
+    for (t, sums) in results.iter().enumerate() {
+        for (i, &(row, _)) in integer_rows.iter().enumerate() {
+            out[row * n + t * COLS..row * n + (t + 1) * COLS].copy_from_slice(&sums[i * COLS..(i + 1) * COLS]);
+        }
+    }
+
+    // Columns past the last whole tile, and rows that are not finite, one product at a time.
+    let weight = |kk: usize, col: usize| rhs.global * rhs.scales[kk / run * n + col] * f32::from(rhs.value(kk, col));
+    for col in tiles * COLS..n {
+        for &(row, step) in &integer_rows {
+            let act = &activations[row * k..(row + 1) * k];
+            let mut total = 0.0f32;
+            for b in 0..k / run {
+                let mut sum = 0i32;
+                for kk in b * run..(b + 1) * run {
+                    sum += i32::from(act[kk]) * i32::from(rhs.value(kk, col));
+                }
+                total += sum as f32 * rhs.scales[b * n + col];
+            }
+            out[row * n + col] = total * (step * rhs.global);
+        }
+    }
+    for row in (0..m).filter(|&row| kinds[row] == Row::Float) {
+        let x = &lhs[row * k..(row + 1) * k];
+        for col in 0..n {
+            out[row * n + col] = (0..k).map(|kk| x[kk] * weight(kk, col)).sum();
+        }
+    }
+    out
+}
+
 /// How many 8-column tiles one run of work takes: the whole block's worth without threads (one
 /// panel pack per block, as before threads), otherwise enough runs for every thread to take
 /// several (uneven runs balance), but none so small that sharing it out costs more than it saves.
@@ -422,6 +560,40 @@ fn tile(acts: &[&[i16]], panel: &[i8], use_simd: bool) -> [[i32; COLS]; ROWS] {
     sums
 }
 
+/// [`tile`]'s sums block by block along `k`: each run of `run` rows' i32 sums times its
+/// columns' scales (`scales[b * stride + c]` for block `b`), added in f32 in block order.
+fn tile_k_blocks(acts: &[&[i16]], panel: &[i8], run: usize, scales: &[f32], stride: usize, use_simd: bool) -> [[f32; COLS]; ROWS] {
+    let k = panel.len() / COLS;
+    let blocks = k / run;
+    assert!(run % 2 == 0 && k % run == 0 && acts.len() <= ROWS && acts.iter().all(|a| a.len() == k));
+    assert!(blocks == 0 || scales.len() >= (blocks - 1) * stride + COLS);
+    if use_simd {
+        #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+        // SAFETY: every row holds `k` values, the panel `k × 8` bytes and the scales every
+        // block's 8 (asserted above), which is all the kernel reads.
+        return unsafe {
+            let (panel, scales, pairs) = (panel.as_ptr(), scales.as_ptr(), run / 2);
+            match acts.len() {
+                4 => simd::tile_k_blocks::<4>(acts, panel, pairs, blocks, scales, stride),
+                3 => simd::tile_k_blocks::<3>(acts, panel, pairs, blocks, scales, stride),
+                2 => simd::tile_k_blocks::<2>(acts, panel, pairs, blocks, scales, stride),
+                _ => simd::tile_k_blocks::<1>(acts, panel, pairs, blocks, scales, stride),
+            }
+        };
+    }
+    let mut totals = [[0.0f32; COLS]; ROWS];
+    for b in 0..blocks {
+        let rows: Vec<&[i16]> = acts.iter().map(|a| &a[b * run..(b + 1) * run]).collect();
+        let sums = tile(&rows, &panel[b * run * COLS..(b + 1) * run * COLS], false);
+        for (total, sum) in totals.iter_mut().zip(&sums) {
+            for c in 0..COLS {
+                total[c] += sum[c] as f32 * scales[b * stride + c];
+            }
+        }
+    }
+    totals
+}
+
 pub const fn simd_available() -> bool {
     cfg!(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))
 }
@@ -557,6 +729,52 @@ mod simd {
             }
         }
         sums
+    }
+
+    /// [`tile`] over `blocks` runs of `pairs` pairs, each run's sums scaled by its 8 columns'
+    /// scales (`scales + b * stride`) and added in f32, without leaving the loop per run.
+    #[inline(always)]
+    pub unsafe fn tile_k_blocks<const R: usize>(
+        acts: &[&[i16]],
+        panel: *const i8,
+        pairs: usize,
+        blocks: usize,
+        scales: *const f32,
+        stride: usize,
+    ) -> [[f32; COLS]; ROWS] {
+        let mut totals = [[0.0f32; COLS]; ROWS];
+        let mut rows = [core::ptr::null::<i16>(); R];
+        for r in 0..R {
+            rows[r] = acts[r].as_ptr();
+        }
+        for b in 0..blocks {
+            let mut low = [zero(); R];
+            let mut high = [zero(); R];
+            for p in b * pairs..(b + 1) * pairs {
+                // SAFETY (caller): pair p is within every row and the panel.
+                unsafe {
+                    let w_low = load_i8x8(panel.add(p * 16));
+                    let w_high = load_i8x8(panel.add(p * 16 + 8));
+                    for r in 0..R {
+                        let a = splat_pair(rows[r].add(2 * p));
+                        low[r] = dot_add(low[r], a, w_low);
+                        high[r] = dot_add(high[r], a, w_high);
+                    }
+                }
+            }
+            for r in 0..R {
+                let mut sums = [0i32; COLS];
+                // SAFETY (caller): block b's 8 scales are readable.
+                unsafe {
+                    store(sums.as_mut_ptr(), low[r]);
+                    store(sums.as_mut_ptr().add(4), high[r]);
+                    for c in 0..COLS {
+                        totals[r][c] += sums[c] as f32 * *scales.add(b * stride + c);
+                    }
+                }
+            }
+        }
+        totals
     }
 }
 
@@ -711,6 +929,79 @@ mod tests {
                 }
                 let many = pool(threads).install(|| matmul(&lhs, m, &rhs));
                 assert_eq!(many.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), one.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "m{m} k{k} n{n} block{block}, {threads} threads");
+            }
+        }
+    }
+
+    /// A `k × n` matrix with one scale per `run` rows of each column, and its f64 product.
+    fn k_block_case(m: usize, k: usize, n: usize, run: usize, seed: u64) -> (Vec<f32>, Vec<i8>, Vec<f32>) {
+        let mut s = Stream(seed);
+        let lhs = (0..m * k).map(|_| s.unit() * 3.0).collect();
+        let values = (0..k * n).map(|_| s.weight()).collect();
+        let scales = (0..k / run * n).map(|_| 0.001 + s.unit().abs() * 0.01).collect();
+        (lhs, values, scales)
+    }
+
+    fn k_block_weight(rhs: &KBlockMatrix, kk: usize, col: usize) -> f64 {
+        f64::from(rhs.global * rhs.scales[kk / rhs.run * rhs.n + col]) * f64::from(rhs.values[kk * rhs.n + col])
+    }
+
+    #[test]
+    fn k_blocks_match_the_dequantized_product_within_activation_rounding() {
+        // ViT-B/32's patch embedding (k = 3 × 32 × 32, blocks of 32 along the kernel width),
+        // B/16's (blocks of 16), tail rows and columns, one block, a two-level scale.
+        for &(m, k, n, run, global) in &[(49, 3072, 64, 32, 1.0), (9, 768, 40, 16, 0.5), (5, 64, 13, 64, 1.0), (1, 2, 8, 2, 2.0)] {
+            let (lhs, values, scales) = k_block_case(m, k, n, run, (m * 17 + k + n) as u64);
+            let rhs = KBlockMatrix { values: &values, scales: &scales, global, k, n, run, panels: false };
+            for use_simd in [false, simd_available()] {
+                let got = matmul_k_blocks_with(&lhs, m, &rhs, use_simd);
+                for row in 0..m {
+                    let x = &lhs[row * k..(row + 1) * k];
+                    // Each activation is off by at most half a step (the row's peak over the
+                    // limit); plus f32 rounding of each block's scaled sum and of their total.
+                    let peak = x.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+                    let step = f64::from(peak) / f64::from(activation_limit(run));
+                    for col in 0..n {
+                        let expected: f64 = (0..k).map(|kk| f64::from(x[kk]) * k_block_weight(&rhs, kk, col)).sum();
+                        let weight_mass: f64 = (0..k).map(|kk| k_block_weight(&rhs, kk, col).abs()).sum();
+                        let term_mass: f64 = (0..k).map(|kk| (f64::from(x[kk]) * k_block_weight(&rhs, kk, col)).abs()).sum();
+                        let bound = 0.5 * step * weight_mass + 1e-6 * term_mass + 1e-6;
+                        let error = (f64::from(got[row * n + col]) - expected).abs();
+                        assert!(error <= bound, "m{m} k{k} n{n} run{run} ({row},{col}): {error} > {bound}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn k_blocks_agree_across_kernels_and_threads_and_keep_non_finite_rows() {
+        for n in [44, 48] {
+            let (m, k, run) = (13, 384, 32);
+            let (mut lhs, values, scales) = k_block_case(m, k, n, run, 5);
+            lhs[k + 3] = f32::NAN;
+            lhs[2 * k..3 * k].fill(0.0);
+            lhs[4 * k] = f32::INFINITY;
+            let rhs = KBlockMatrix { values: &values, scales: &scales, global: 1.0, k, n, run, panels: false };
+            let bits = |v: Vec<f32>| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            let one = matmul_k_blocks_with(&lhs, m, &rhs, false);
+            assert_eq!(bits(matmul_k_blocks_with(&lhs, m, &rhs, simd_available())), bits(one.clone()));
+            // Stored in panel order (whole 8-column tiles), the same outputs to the bit.
+            if n % 8 == 0 {
+                let mut panels = values.clone();
+                to_panels(&mut panels, k, n);
+                let stored = KBlockMatrix { values: &panels, scales: &scales, global: 1.0, k, n, run, panels: true };
+                for use_simd in [false, simd_available()] {
+                    assert_eq!(bits(matmul_k_blocks_with(&lhs, m, &stored, use_simd)), bits(one.clone()));
+                }
+            }
+            assert!(one[n..2 * n].iter().all(|v| v.is_nan()));
+            assert!(one[2 * n..3 * n].iter().all(|&v| v == 0.0));
+            assert!(one[4 * n..5 * n].iter().all(|v| !v.is_finite()));
+            #[cfg(feature = "rayon")]
+            for threads in [2, 3, 8] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                assert_eq!(bits(pool.install(|| matmul_k_blocks(&lhs, m, &rhs))), bits(one.clone()), "{threads} threads");
             }
         }
     }

@@ -415,7 +415,47 @@ impl QTensorOps<Flex> for Flex {
         dim2: usize,
     ) -> QuantizedTensor<Flex> {
         let mut scheme = tensor.scheme;
-        scheme.swap_block_dims(tensor.tensor.shape().num_dims(), dim1, dim2);
+        let rank = tensor.tensor.shape().num_dims();
+        scheme.swap_block_dims(rank, dim1, dim2);
+        // Patched: a matrix whose blocks run along its rows, transposed, moves its values and
+        // its block scales as they are. The dequantize-requantize round trip below re-derives
+        // each block's scale from its largest value, which changes the values of a block whose
+        // largest is not at full scale.
+        let last_two = rank >= 2 && dim1 != dim2 && dim1.max(dim2) == rank - 1 && dim1.min(dim2) == rank - 2;
+        if last_two && last_dim_block(&tensor.scheme).is_some_and(|run| run > 1) {
+            let tensor = tensor.row_major();
+            let dims = tensor.tensor.shape().as_slice().to_vec();
+            let (rows, cols) = (dims[rank - 2], dims[rank - 1]);
+            let run = last_dim_block(&tensor.scheme).unwrap_or(1);
+            let per_matrix = rows * (cols / run);
+            if cols % run == 0 && per_matrix > 0 && tensor.scales.len() % per_matrix == 0 {
+                // Scale grid [.., rows, cols / run] becomes [.., cols / run, rows].
+                let mut scales = alloc::vec![0.0f32; tensor.scales.len()];
+                for (matrix, from) in scales.chunks_exact_mut(per_matrix).zip(tensor.scales.chunks_exact(per_matrix)) {
+                    for r in 0..rows {
+                        for b in 0..cols / run {
+                            matrix[b * rows + r] = from[r * (cols / run) + b];
+                        }
+                    }
+                }
+                let values = tensor.tensor.transpose(dim1, dim2).to_contiguous();
+                // A `[1.., k, n]` result is what a float × quantized matmul multiplies on its
+                // blocks along `k` (`by_k_blocks`): stored in the kernel's panel order here, once,
+                // instead of packed on every call. Every other operation reads it back row-major.
+                let (k, n) = (cols, rows);
+                if dims[..rank - 2].iter().all(|&d| d == 1) && run % 2 == 0 && k % 2 == 0 && n % 8 == 0 {
+                    let mut ordered = values.storage::<i8>().to_vec();
+                    super::qmatmul::to_panels(&mut ordered, k, n);
+                    let shape = values.shape();
+                    let values = FlexTensor::from_data(TensorData::new(ordered, shape));
+                    let mut transposed = FlexQTensor::new(values, scheme, scales, tensor.global);
+                    transposed.panels = true;
+                    return transposed;
+                }
+                return FlexQTensor::new(values, scheme, scales, tensor.global);
+            }
+            return block_safe_layout_op(tensor, scheme, |t| t.transpose(dim1, dim2));
+        }
         block_safe_layout_op(tensor, scheme, |t| t.transpose(dim1, dim2))
     }
 
@@ -589,6 +629,9 @@ fn float_by_quantized(
         && lhs_dims[lr - 1] == rhs_dims[rr - 2]
         && run.is_some_and(|run| run > 0 && rhs_dims[rr - 1] % run == 0)
         && rhs_dims[rr - 1] > 0;
+    if let Some(out) = by_k_blocks(&lhs, &rhs) {
+        return Ok((out, rhs.scheme));
+    }
     let Some(run) = run.filter(|_| fits) else {
         return Err((lhs, rhs));
     };
@@ -628,6 +671,50 @@ fn float_by_quantized(
         DType::F32,
     );
     Ok((out, rhs.scheme))
+}
+
+/// `lhs · rhs` on the integer kernel for blocks along `k` (`qmatmul::matmul_k_blocks`), when
+/// `lhs` is f32 `[.., m, k]` and `rhs` a `[1.., k, n]` matrix with `run × 1` blocks: a matrix
+/// whose blocks ran along its rows, transposed (a convolution's kernel as a patch matmul).
+fn by_k_blocks(lhs: &FlexTensor, rhs: &FlexQTensor) -> Option<FlexTensor> {
+    let (lhs_shape, rhs_shape) = (lhs.shape(), rhs.tensor.shape());
+    let (lhs_dims, rhs_dims) = (lhs_shape.as_slice(), rhs_shape.as_slice());
+    let (lr, rr) = (lhs_dims.len(), rhs_dims.len());
+    if lhs.dtype() != DType::F32 || rr < 2 || lr < rr || rhs_dims[..rr - 2].iter().any(|&d| d != 1) {
+        return None;
+    }
+    let block = rhs.scheme.block_size()?.to_dim_vec(rr);
+    let run = block[rr - 2] as usize;
+    let (k, n) = (rhs_dims[rr - 2], rhs_dims[rr - 1]);
+    let fits = block[rr - 1] == 1
+        && block[..rr - 2].iter().all(|&d| d == 1)
+        && run > 1
+        && run % 2 == 0
+        && k % run == 0
+        && lhs_dims[lr - 1] == k
+        && rhs.scales.len() == k / run * n;
+    if !fits {
+        return None;
+    }
+    let m: usize = lhs_dims[..lr - 1].iter().product();
+    let lhs_c = lhs.to_contiguous();
+    let values = rhs.tensor.to_contiguous();
+    let out = super::qmatmul::matmul_k_blocks(
+        lhs_c.storage::<f32>(),
+        m,
+        &super::qmatmul::KBlockMatrix {
+            values: values.storage::<i8>(),
+            scales: &rhs.scales,
+            global: rhs.global.unwrap_or(1.0),
+            k,
+            n,
+            run,
+            panels: rhs.panels,
+        },
+    );
+    let mut out_dims = lhs_dims.to_vec();
+    out_dims[lr - 1] = n;
+    Some(FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(Shape::from(out_dims)), DType::F32))
 }
 
 /// Upstream's default `q_matmul`: dequantize what is quantized, multiply in float.
@@ -1067,6 +1154,54 @@ mod tests {
         let result_vals: &[f32] = result.storage();
         for (orig, deq) in values.iter().zip(result_vals.iter()) {
             assert!((orig - deq).abs() < 0.1, "orig={orig}, dequantized={deq}");
+        }
+    }
+
+    #[test]
+    fn a_row_blocked_matrix_transposes_exactly_and_multiplies_on_its_k_blocks() {
+        // A convolution kernel as a matrix [n, k], blocks of 32 along k (its rows), with block
+        // peaks below full scale (values up to 100 of 127): transposed, it must keep every
+        // value and scale (in the kernel's panel order), and a float times it must be the float
+        // product of its expansion.
+        let (m, k, n, run) = (7, 256, 24, 32);
+        let values: Vec<i8> = (0..n * k).map(|i| ((i * 37) % 201) as i8 - 100).collect();
+        let scales: Vec<f32> = (0..n * k / run).map(|i| 0.01 + i as f32 * 0.001).collect();
+        let scheme = QuantScheme::default()
+            .with_value(QuantValue::Q8S)
+            .with_store(QuantStore::Native)
+            .per_block([run as u8], ScaleDtype::F32);
+        let data = TensorData::quantized(values.clone(), [n, k], scheme, &scales, None);
+        let weight = Flex::q_from_data(data, &Default::default());
+        let expanded = Flex::dequantize(weight.clone(), FloatDType::F32).storage::<f32>().to_vec();
+        let transposed = Flex::q_swap_dims(weight, 0, 1);
+        assert_eq!(transposed.tensor.shape().to_vec(), vec![k, n]);
+        // Stored for the matmul's kernel; read back row-major by everything else.
+        assert!(transposed.is_panel_ordered());
+        let moved = Flex::dequantize(transposed.clone(), FloatDType::F32).storage::<f32>().to_vec();
+        for row in 0..n {
+            for col in 0..k {
+                assert_eq!(moved[col * n + row].to_bits(), expanded[row * k + col].to_bits(), "({row}, {col})");
+            }
+        }
+
+        let lhs: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 17) as f32 / 8.0 - 1.0).collect();
+        let product = match Flex::q_matmul(
+            TensorPrimitive::Float(FlexTensor::from_data(TensorData::new(lhs.clone(), [m, k]))),
+            TensorPrimitive::QFloat(transposed),
+        ) {
+            TensorPrimitive::Float(out) => out.storage::<f32>().to_vec(),
+            TensorPrimitive::QFloat(_) => panic!("a float product was expected"),
+        };
+        for row in 0..m {
+            let peak = lhs[row * k..(row + 1) * k].iter().fold(0.0f32, |a, v| a.max(v.abs()));
+            for col in 0..n {
+                let weights = (0..k).map(|kk| f64::from(expanded[col * k + kk]));
+                let expected: f64 = weights.clone().zip(&lhs[row * k..]).map(|(w, &x)| w * f64::from(x)).sum();
+                // Half an activation step times the weights' mass, plus f32 rounding.
+                let bound = f64::from(peak) / 32767.0 * 0.5 * weights.map(f64::abs).sum::<f64>() + 1e-5;
+                let error = (f64::from(product[row * n + col]) - expected).abs();
+                assert!(error <= bound, "({row}, {col}): {error} > {bound}");
+            }
         }
     }
 
