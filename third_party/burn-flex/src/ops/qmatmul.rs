@@ -224,15 +224,6 @@ pub struct KBlockMatrix<'a> {
     pub k: usize,
     pub n: usize,
     pub run: usize,
-    /// The values are in [`to_panels`]' order (needs even `k` and whole 8-column tiles).
-    pub panels: bool,
-}
-
-impl KBlockMatrix<'_> {
-    /// Weight `(kk, col)`, in either order.
-    fn value(&self, kk: usize, col: usize) -> i8 {
-        if self.panels { self.values[panel_index(self.k, kk, col)] } else { self.values[kk * self.n + col] }
-    }
 }
 
 /// `lhs` (`m × k`, row-major f32) times `rhs`, blocks along `k`: `m × n`, row-major.
@@ -253,7 +244,6 @@ pub fn matmul_k_blocks_with(lhs: &[f32], m: usize, rhs: &KBlockMatrix, use_simd:
     assert_eq!(lhs.len(), m * k, "lhs must be m × k");
     assert_eq!(rhs.values.len(), k * n, "rhs must be k × n");
     assert_eq!(rhs.scales.len(), (k / run) * n, "one scale per block");
-    assert!(!rhs.panels || (k % 2 == 0 && n % COLS == 0), "panel order needs even k, whole 8-column tiles");
 
     let limit = activation_limit(run) as f32;
     let scales_finite = rhs.global.is_finite() && rhs.scales.iter().all(|s| s.is_finite());
@@ -287,22 +277,15 @@ pub fn matmul_k_blocks_with(lhs: &[f32], m: usize, rhs: &KBlockMatrix, use_simd:
     let tiles = n / COLS;
     let panel_len = k * COLS;
     let one_tile = |t: usize| -> Vec<f32> {
-        let packed;
-        let panel: &[i8] = if rhs.panels {
-            &rhs.values[t * panel_len..(t + 1) * panel_len]
-        } else {
-            let mut panel = vec![0i8; panel_len];
-            pack_panels(rhs.values, k, n, t * COLS, 1, &mut panel, use_simd);
-            packed = panel;
-            &packed
-        };
+        let mut panel = vec![0i8; panel_len];
+        pack_panels(rhs.values, k, n, t * COLS, 1, &mut panel, use_simd);
         let mut sums_out = vec![0.0f32; integer_rows.len() * COLS];
         for (chunk, group) in integer_rows.chunks(ROWS).enumerate() {
             let mut acts: [&[i16]; ROWS] = [&[]; ROWS];
             for (slot, &(row, _)) in acts.iter_mut().zip(group) {
                 *slot = &activations[row * k..(row + 1) * k];
             }
-            let totals = tile_k_blocks(&acts[..group.len()], panel, run, &rhs.scales[t * COLS..], n, use_simd);
+            let totals = tile_k_blocks(&acts[..group.len()], &panel, run, &rhs.scales[t * COLS..], n, use_simd);
             for (r, &(_, step)) in group.iter().enumerate() {
                 let at = (chunk * ROWS + r) * COLS;
                 for c in 0..COLS {
@@ -327,7 +310,7 @@ pub fn matmul_k_blocks_with(lhs: &[f32], m: usize, rhs: &KBlockMatrix, use_simd:
     }
 
     // Columns past the last whole tile, and rows that are not finite, one product at a time.
-    let weight = |kk: usize, col: usize| rhs.global * rhs.scales[kk / run * n + col] * f32::from(rhs.value(kk, col));
+    let weight = |kk: usize, col: usize| rhs.global * rhs.scales[kk / run * n + col] * f32::from(rhs.values[kk * n + col]);
     for col in tiles * COLS..n {
         for &(row, step) in &integer_rows {
             let act = &activations[row * k..(row + 1) * k];
@@ -335,7 +318,7 @@ pub fn matmul_k_blocks_with(lhs: &[f32], m: usize, rhs: &KBlockMatrix, use_simd:
             for b in 0..k / run {
                 let mut sum = 0i32;
                 for kk in b * run..(b + 1) * run {
-                    sum += i32::from(act[kk]) * i32::from(rhs.value(kk, col));
+                    sum += i32::from(act[kk]) * i32::from(rhs.values[kk * n + col]);
                 }
                 total += sum as f32 * rhs.scales[b * n + col];
             }
@@ -952,7 +935,7 @@ mod tests {
         // B/16's (blocks of 16), tail rows and columns, one block, a two-level scale.
         for &(m, k, n, run, global) in &[(49, 3072, 64, 32, 1.0), (9, 768, 40, 16, 0.5), (5, 64, 13, 64, 1.0), (1, 2, 8, 2, 2.0)] {
             let (lhs, values, scales) = k_block_case(m, k, n, run, (m * 17 + k + n) as u64);
-            let rhs = KBlockMatrix { values: &values, scales: &scales, global, k, n, run, panels: false };
+            let rhs = KBlockMatrix { values: &values, scales: &scales, global, k, n, run };
             for use_simd in [false, simd_available()] {
                 let got = matmul_k_blocks_with(&lhs, m, &rhs, use_simd);
                 for row in 0..m {
@@ -982,19 +965,10 @@ mod tests {
             lhs[k + 3] = f32::NAN;
             lhs[2 * k..3 * k].fill(0.0);
             lhs[4 * k] = f32::INFINITY;
-            let rhs = KBlockMatrix { values: &values, scales: &scales, global: 1.0, k, n, run, panels: false };
+            let rhs = KBlockMatrix { values: &values, scales: &scales, global: 1.0, k, n, run };
             let bits = |v: Vec<f32>| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             let one = matmul_k_blocks_with(&lhs, m, &rhs, false);
             assert_eq!(bits(matmul_k_blocks_with(&lhs, m, &rhs, simd_available())), bits(one.clone()));
-            // Stored in panel order (whole 8-column tiles), the same outputs to the bit.
-            if n % 8 == 0 {
-                let mut panels = values.clone();
-                to_panels(&mut panels, k, n);
-                let stored = KBlockMatrix { values: &panels, scales: &scales, global: 1.0, k, n, run, panels: true };
-                for use_simd in [false, simd_available()] {
-                    assert_eq!(bits(matmul_k_blocks_with(&lhs, m, &stored, use_simd)), bits(one.clone()));
-                }
-            }
             assert!(one[n..2 * n].iter().all(|v| v.is_nan()));
             assert!(one[2 * n..3 * n].iter().all(|&v| v == 0.0));
             assert!(one[4 * n..5 * n].iter().all(|v| !v.is_finite()));

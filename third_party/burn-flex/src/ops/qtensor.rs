@@ -439,19 +439,6 @@ impl QTensorOps<Flex> for Flex {
                     }
                 }
                 let values = tensor.tensor.transpose(dim1, dim2).to_contiguous();
-                // A `[1.., k, n]` result is what a float × quantized matmul multiplies on its
-                // blocks along `k` (`by_k_blocks`): stored in the kernel's panel order here, once,
-                // instead of packed on every call. Every other operation reads it back row-major.
-                let (k, n) = (cols, rows);
-                if dims[..rank - 2].iter().all(|&d| d == 1) && run % 2 == 0 && k % 2 == 0 && n % 8 == 0 {
-                    let mut ordered = values.storage::<i8>().to_vec();
-                    super::qmatmul::to_panels(&mut ordered, k, n);
-                    let shape = values.shape();
-                    let values = FlexTensor::from_data(TensorData::new(ordered, shape));
-                    let mut transposed = FlexQTensor::new(values, scheme, scales, tensor.global);
-                    transposed.panels = true;
-                    return transposed;
-                }
                 return FlexQTensor::new(values, scheme, scales, tensor.global);
             }
             return block_safe_layout_op(tensor, scheme, |t| t.transpose(dim1, dim2));
@@ -686,7 +673,9 @@ fn by_k_blocks(lhs: &FlexTensor, rhs: &FlexQTensor) -> Option<FlexTensor> {
     let block = rhs.scheme.block_size()?.to_dim_vec(rr);
     let run = block[rr - 2] as usize;
     let (k, n) = (rhs_dims[rr - 2], rhs_dims[rr - 1]);
-    let fits = block[rr - 1] == 1
+    // (Panel order is only declared for blocks along `n`: never these.)
+    let fits = !rhs.panels
+        && block[rr - 1] == 1
         && block[..rr - 2].iter().all(|&d| d == 1)
         && run > 1
         && run % 2 == 0
@@ -709,7 +698,6 @@ fn by_k_blocks(lhs: &FlexTensor, rhs: &FlexQTensor) -> Option<FlexTensor> {
             k,
             n,
             run,
-            panels: rhs.panels,
         },
     );
     let mut out_dims = lhs_dims.to_vec();
@@ -1161,7 +1149,7 @@ mod tests {
     fn a_row_blocked_matrix_transposes_exactly_and_multiplies_on_its_k_blocks() {
         // A convolution kernel as a matrix [n, k], blocks of 32 along k (its rows), with block
         // peaks below full scale (values up to 100 of 127): transposed, it must keep every
-        // value and scale (in the kernel's panel order), and a float times it must be the float
+        // value and scale, and a float times it must be the float
         // product of its expansion.
         let (m, k, n, run) = (7, 256, 24, 32);
         let values: Vec<i8> = (0..n * k).map(|i| ((i * 37) % 201) as i8 - 100).collect();
@@ -1175,8 +1163,6 @@ mod tests {
         let expanded = Flex::dequantize(weight.clone(), FloatDType::F32).storage::<f32>().to_vec();
         let transposed = Flex::q_swap_dims(weight, 0, 1);
         assert_eq!(transposed.tensor.shape().to_vec(), vec![k, n]);
-        // Stored for the matmul's kernel; read back row-major by everything else.
-        assert!(transposed.is_panel_ordered());
         let moved = Flex::dequantize(transposed.clone(), FloatDType::F32).storage::<f32>().to_vec();
         for row in 0..n {
             for col in 0..k {
