@@ -31,7 +31,7 @@ use cubek::{
             MatmulElems, MatmulGlobalElems, MatmulProblem, MatmulSetupError, MatmulVectorSizes,
         },
         multi_level::{
-            BatchMatmulRoutine,
+            BatchMatmulRoutine, ExpandInfo,
             components::tile::TileMatmulKind,
             launch_kernel_virtual,
             routines::{
@@ -641,6 +641,10 @@ impl FusedMatmulLaunch<'_> {
             }
 
             FusedMatmulSelector::SimpleUnit => {
+                // Patched (PATCHED.md): the inferred blueprint, its rows per cube fitted to a
+                // problem with few rows; the inferred one as it is where that cannot launch.
+                let strategy = rows_fitted_unit_blueprint(client, &problem, vector_sizes)
+                    .unwrap_or_default();
                 match launch_inner_fix_dtype::<SimpleUnitAlgorithm>(
                     client,
                     FusedMatmulInputLaunch::new(
@@ -654,7 +658,7 @@ impl FusedMatmulLaunch<'_> {
                     outputs,
                     problem,
                     vector_sizes,
-                    &Default::default(),
+                    &strategy,
                 ) {
                     Ok(_) => Ok(()),
                     Err(err) => Err(FusedMatmulError::LaunchError(err)),
@@ -767,6 +771,72 @@ impl FusedMatmulLaunch<'_> {
             }
         }
     }
+}
+
+/// Patched (PATCHED.md): the unit-tile matmul's inferred blueprint covers 64 rows per cube
+/// (partitions and stage sized for large problems). A text tower's prompt tree has a few dozen
+/// rows (one prompt: 7), and every padded row is loaded and computed as if it were real: a
+/// 7-row matmul did 9× its work. Fewer rows per cube come from halving the unit's row
+/// partition, then moving stage rows to stage columns (the same units; at most 128 columns per
+/// cube, which keeps the weights' stage within WebGPU's 16 KiB of workgroup memory), down to 8
+/// rows. Of those, the one with the fewest padded rows is taken (at most 8 cubes down the rows:
+/// each loads all the weights), if it saves more than an eighth of them. Large problems (the
+/// image's 50 rows, a long prompt list) keep the inferred blueprint (`None`), and so does a
+/// fitted one that does not validate on this device.
+fn rows_fitted_unit_blueprint(
+    client: &Client,
+    problem: &MatmulProblem,
+    vector_sizes: MatmulVectorSizes,
+) -> Option<BlueprintStrategy<(), SimpleUnitAlgorithm>> {
+    const MIN_ROWS: u32 = 8;
+    const MAX_COLS: u32 = 128;
+    const MAX_ROW_CUBES: u32 = 8;
+    let settings =
+        <SimpleUnitAlgorithm as BatchMatmulRoutine<()>>::device_settings(client, vector_sizes);
+    let ExpandInfo { mut blueprint, dtypes } =
+        <SimpleUnitAlgorithm as BatchMatmulRoutine<()>>::expand_blueprint(
+            problem,
+            &settings,
+            &Default::default(),
+        )
+        .ok()?;
+    let scheme = &blueprint.tiling_scheme;
+    let (tile, partition, stage) = (scheme.tile_size, scheme.partition_size, scheme.stage_size);
+    let (m, n) = (problem.m as u32, problem.n as u32);
+    let rows = |(pm, sm, _): (u32, u32, u32)| tile.m() * pm * sm;
+    let cols = |(_, _, sn): (u32, u32, u32)| tile.n() * partition.n() * sn;
+    let padded = |shape| m.div_ceil(rows(shape)) * rows(shape);
+    let inferred = (partition.m(), stage.m(), stage.n());
+    let mut shape = inferred;
+    let mut best = inferred;
+    loop {
+        let (pm, sm, sn) = shape;
+        shape = if pm > 1 {
+            (pm / 2, sm, sn)
+        } else if sm > 1 && cols((pm, sm / 2, sn * 2)) <= MAX_COLS.min(n) {
+            (pm, sm / 2, sn * 2)
+        } else {
+            break;
+        };
+        if rows(shape) < MIN_ROWS {
+            break;
+        }
+        if m.div_ceil(rows(shape)) <= MAX_ROW_CUBES && padded(shape) < padded(best) {
+            best = shape;
+        }
+    }
+    if padded(best) * 8 >= padded(inferred) * 7 {
+        return None;
+    }
+    let (pm, sm, sn) = best;
+    let scheme = &mut blueprint.tiling_scheme;
+    scheme.partition_size = (pm, partition.n(), partition.k()).into();
+    scheme.stage_size = (sm, sn, stage.k()).into();
+    blueprint.check_m_bounds = m % rows(best) != 0;
+    blueprint.check_n_bounds = blueprint.check_n_bounds || n % cols(best) != 0;
+    let expand = ExpandInfo { blueprint: blueprint.clone(), dtypes };
+    <SimpleUnitAlgorithm as BatchMatmulRoutine<()>>::prepare(problem, &settings, expand).ok()?;
+    Some(BlueprintStrategy::Forced(blueprint))
 }
 
 fn launch_inner_fix_dtype<A: BatchMatmulRoutine<()>>(
