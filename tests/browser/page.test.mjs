@@ -1013,6 +1013,20 @@ for (const mode of MODES) {
       const overflow = await embed.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 0, `embed mode scrolls sideways by ${overflow}px`);
       await embed.screenshot({ path: join(RESULTS, `embed-${mode}.png`) });
+
+      // A label past what a link holds: a note in the share panel, not an error banner; the copy
+      // buttons say so instead of handing out the older settings; the long true-label option
+      // stays inside its card.
+      await setList(page, "label", [...labels, "a very long label ".repeat(20)]);
+      const status = page.locator('[data-testid="share-status"]');
+      await page.waitForFunction(() => /cannot be shared as a link: a label is longer than 300 characters/.test(document.querySelector('[data-testid="share-status"]').textContent), null, { timeout: WORK_MS });
+      assert.equal(await page.locator('[data-testid="error"]').isVisible(), false, "a label too long for a link is not an error");
+      await page.click('[data-testid="share-link"]');
+      assert.match(await status.textContent(), /cannot be shared/);
+      const spill = await page.locator('[data-testid="image-card"]').first().evaluate((card) => card.querySelector("select.truth").getBoundingClientRect().right - card.getBoundingClientRect().right);
+      assert.ok(spill <= 0, `the true-label select spills ${spill}px out of its card`);
+      await setList(page, "label", labels);
+      await page.waitForFunction(() => document.querySelector('[data-testid="share-status"]').textContent === "", null, { timeout: WORK_MS });
     });
 
     test("hostile or broken links give the defaults and one message, never script", { timeout: TEST_MS }, async (t) => {

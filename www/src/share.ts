@@ -15,12 +15,21 @@ export function mountShare(app: App): () => void {
   const code = byId<HTMLTextAreaElement>("embed-code");
   let writable = false;
   let debounce: ReturnType<typeof setTimeout> | undefined;
+  // Why the settings do not fit in a link, while they do not: a note in this panel, not an
+  // error banner (the visitor did nothing wrong), and the copy buttons say it instead of
+  // handing out the address's older settings.
+  let unshareable: string | null = null;
+  const setUnshareable = (why: string | null) => {
+    if (why === unshareable) return;
+    unshareable = why;
+    status.textContent = why ?? "";
+  };
 
   /** Keep the address bar in step with the settings (debounced; history is not spammed). */
   app.on("settings", () => {
     if (!writable) return;
     clearTimeout(debounce);
-    debounce = setTimeout(() => void writeLink(app), DEBOUNCE_MS * 2);
+    debounce = setTimeout(() => void writeLink(app, setUnshareable), DEBOUNCE_MS * 2);
   });
 
   const restore = async (onLoad: boolean) => {
@@ -32,6 +41,10 @@ export function mountShare(app: App): () => void {
   window.addEventListener("hashchange", () => void restore(false));
 
   const copy = async (text: string, what: string) => {
+    if (unshareable) {
+      status.textContent = unshareable;
+      return;
+    }
     code.value = text; // shown either way, to select by hand where copying is refused
     try {
       await navigator.clipboard.writeText(text);
@@ -74,7 +87,7 @@ async function restoreLink(app: App, onLoad: boolean): Promise<void> {
   app.textChanged();
 }
 
-async function writeLink(app: App): Promise<void> {
+async function writeLink(app: App, setUnshareable: (why: string | null) => void): Promise<void> {
   const state: PageState = {};
   for (const part of app.shareables) part.save(state);
   try {
@@ -83,9 +96,9 @@ async function writeLink(app: App): Promise<void> {
     url.hash = fragment;
     history.replaceState(null, "", url.href);
     document.body.dataset.linkState = fragment;
-    app.error("share", null);
+    setUnshareable(null);
   } catch (error) {
-    if (!(error instanceof CrashError)) app.error("share", `These settings are too big to share as a link (${messageOf(error)})`);
+    if (!(error instanceof CrashError)) setUnshareable(sentence(`These settings cannot be shared as a link: ${messageOf(error)}; shorten them to share`));
   }
 }
 

@@ -8,6 +8,8 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Tensor};
 
 use crate::config::{Activation, TowerConfig};
+#[cfg(feature = "wgpu")]
+use super::quantized_linear_gpu::Epilogue;
 
 pub(crate) fn linear(d_in: usize, d_out: usize, bias: bool, device: &Device) -> Linear {
     // Zeros: the weights are always loaded afterwards, so skip random initialisation.
@@ -29,10 +31,11 @@ pub struct SelfAttention {
 }
 
 impl SelfAttention {
-    /// `x`: [batch, tokens, hidden]. `mask`: [batch, heads, tokens, tokens], `true` where a token
-    /// may not attend to another (the text tower's prompt tree); `None`: every token sees all.
-    /// `p`: the projections as this device runs them ([`LayerParams`]).
-    fn forward(&self, x: Tensor<3>, mask: Option<Tensor<4, Bool>>, p: &LayerParams) -> Tensor<3> {
+    /// `residual` + attention over `x`: [batch, tokens, hidden]. `mask`: [batch, heads, tokens,
+    /// tokens], `true` where a token may not attend to another (the text tower's prompt tree);
+    /// `None`: every token sees all. `p`: the projections as this device runs them
+    /// ([`LayerParams`]).
+    fn forward(&self, x: Tensor<3>, mask: Option<Tensor<4, Bool>>, p: &LayerParams, residual: Tensor<3>) -> Tensor<3> {
         let [batch, tokens, hidden] = x.dims();
         let head_dim = hidden / self.num_heads;
         let heads = |t: Tensor<3>| t.reshape([batch, tokens, self.num_heads, head_dim]).swap_dims(1, 2);
@@ -46,7 +49,7 @@ impl SelfAttention {
         } else {
             attention_as_tensor_ops(q, k, v, mask)
         };
-        p.out.forward(context.swap_dims(1, 2).reshape([batch, tokens, hidden]))
+        p.out.forward_add(context.swap_dims(1, 2).reshape([batch, tokens, hidden]), residual)
     }
 }
 
@@ -92,12 +95,23 @@ enum Dense<'a> {
     Module(&'a Linear),
     /// `x · weight + bias`, the add fused into the matmul's kernel.
     Views { weight: Tensor<3>, bias: Option<Tensor<3>> },
+    /// An 8-bit weight on a GPU: our own kernel, with the bias, QuickGELU or the residual add in
+    /// it (quantized_linear_gpu.rs).
+    #[cfg(feature = "wgpu")]
+    Quantized { weight: Tensor<2>, bias: Tensor<1> },
 }
 
 impl<'a> Dense<'a> {
     fn of(linear: &'a Linear, views: bool) -> Self {
         if !views {
             return Dense::Module(linear);
+        }
+        #[cfg(feature = "wgpu")]
+        if let Some(bias) = &linear.bias {
+            let weight = linear.weight.val();
+            if super::quantized_linear_gpu::fits(&weight) {
+                return Dense::Quantized { weight, bias: bias.val() };
+            }
         }
         let bias = linear.bias.as_ref().map(|bias| bias.val().unsqueeze::<3>());
         Dense::Views { weight: linear.weight.val().unsqueeze::<3>(), bias }
@@ -113,7 +127,29 @@ impl<'a> Dense<'a> {
                     None => y,
                 }
             }
+            #[cfg(feature = "wgpu")]
+            Dense::Quantized { weight, bias } => super::quantized_linear_gpu::linear(x, weight, bias, Epilogue::None),
         }
+    }
+
+    /// QuickGELU of the layer's output: x·σ(1.702x), OpenAI's approximation, which their
+    /// checkpoints were trained with.
+    fn forward_quick_gelu(&self, x: Tensor<3>) -> Tensor<3> {
+        #[cfg(feature = "wgpu")]
+        if let Dense::Quantized { weight, bias } = self {
+            return super::quantized_linear_gpu::linear(x, weight, bias, Epilogue::QuickGelu);
+        }
+        let h = self.forward(x);
+        h.clone() * sigmoid(h * 1.702)
+    }
+
+    /// `residual` + the layer's output.
+    fn forward_add(&self, x: Tensor<3>, residual: Tensor<3>) -> Tensor<3> {
+        #[cfg(feature = "wgpu")]
+        if let Dense::Quantized { weight, bias } = self {
+            return super::quantized_linear_gpu::linear_add(x, weight, bias, residual);
+        }
+        residual + self.forward(x)
     }
 }
 
@@ -190,15 +226,14 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    fn forward(&self, x: Tensor<3>, p: &LayerParams) -> Tensor<3> {
-        let h = p.fc1.forward(x);
+    /// `residual` + the MLP of `x`.
+    fn forward(&self, x: Tensor<3>, p: &LayerParams, residual: Tensor<3>) -> Tensor<3> {
         let h = match self.activation {
-            // x·σ(1.702x): OpenAI's approximation, which their checkpoints were trained with.
-            Activation::QuickGelu => h.clone() * sigmoid(h * 1.702),
-            Activation::Gelu => gelu(h),
-            Activation::GeluTanh => gelu_approximate(h),
+            Activation::QuickGelu => p.fc1.forward_quick_gelu(x),
+            Activation::Gelu => gelu(p.fc1.forward(x)),
+            Activation::GeluTanh => gelu_approximate(p.fc1.forward(x)),
         };
-        p.fc2.forward(h)
+        p.fc2.forward_add(h, residual)
     }
 }
 
@@ -212,8 +247,8 @@ pub struct EncoderLayer {
 
 impl EncoderLayer {
     fn forward(&self, x: Tensor<3>, mask: Option<Tensor<4, Bool>>, p: &LayerParams) -> Tensor<3> {
-        let x = x.clone() + self.self_attn.forward(p.norm1.forward(x), mask, p);
-        x.clone() + self.mlp.forward(p.norm2.forward(x), p)
+        let x = self.self_attn.forward(p.norm1.forward(x.clone()), mask, p, x);
+        self.mlp.forward(p.norm2.forward(x.clone()), p, x)
     }
 }
 

@@ -3,6 +3,8 @@
 
 mod encoder;
 pub mod prompt_tree;
+#[cfg(feature = "wgpu")]
+pub mod quantized_linear_gpu;
 pub(crate) mod text;
 pub(crate) mod vision;
 
