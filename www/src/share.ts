@@ -98,7 +98,10 @@ async function writeLink(app: App, setUnshareable: (why: string | null) => void)
     document.body.dataset.linkState = fragment;
     setUnshareable(null);
   } catch (error) {
-    if (!(error instanceof CrashError)) setUnshareable(sentence(`These settings cannot be shared as a link: ${messageOf(error)}; shorten them to share`));
+    if (error instanceof CrashError) return;
+    // The check reads the link back, so its reason comes worded for a link being read.
+    const why = messageOf(error).replace(/^the link's settings cannot be used: /, "");
+    setUnshareable(sentence(`These settings cannot be shared as a link: ${why}; shorten them to share`));
   }
 }
 
