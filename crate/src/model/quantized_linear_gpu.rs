@@ -17,7 +17,7 @@
 use burn::backend::tensor::{FloatTensor, QuantizedTensor};
 use burn::backend::wgpu::{CubeBackend, CubeTensor};
 use burn::backend::{Backend, Dispatch, backend_extension};
-use burn::tensor::quantization::{QuantMode, QuantStore, QuantValue, ScaleDtype};
+use burn::tensor::quantization::{QuantMode, QuantScheme, QuantStore, QuantValue, ScaleDtype};
 use burn::tensor::{DType, Shape, Tensor};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
@@ -55,10 +55,7 @@ fn linear_shape(x: &Shape, weight: &Shape) -> Shape {
 pub fn fits(weight: &Tensor<2>) -> bool {
     let DType::QFloat(scheme) = weight.dtype() else { return false };
     let [k, n] = weight.dims();
-    let block = scheme.block_size().and_then(|block| match block.as_slice() {
-        [1, run] | [run] => Some(*run as usize),
-        _ => None,
-    });
+    let block = row_block(&scheme);
     scheme.value == QuantValue::Q8S
         && scheme.store == QuantStore::PackedU32(0)
         && scheme.mode == QuantMode::Symmetric
@@ -67,6 +64,14 @@ pub fn fits(weight: &Tensor<2>) -> bool {
         && block.is_some_and(|block| block % 4 == 0 && n % block == 0)
         && k % 4 == 0
         && n % 4 == 0
+}
+
+/// The columns one scale covers, for blocks along a row (`[1, run]`); `None` for other layouts.
+fn row_block(scheme: &QuantScheme) -> Option<usize> {
+    scheme.block_size().and_then(|block| match block.as_slice() {
+        [1, run] | [run] => Some(*run as usize),
+        _ => None,
+    })
 }
 
 /// `x · weight + bias` then the epilogue, for a weight [`fits`] accepts, on a GPU device.
@@ -106,8 +111,12 @@ fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, residual: Option<
     let k = x_shape[x_shape.num_dims() - 1];
     let rows = x_shape.num_elements() / k.max(1);
     let n = weight.meta.shape()[1];
-    let DType::QFloat(scheme) = weight.dtype else { unreachable!("fits() checked the weight's dtype") };
-    let block = scheme.block_size().map(|block| *block.as_slice().last().unwrap_or(&1) as usize).unwrap_or(n);
+    let Some(block) = (match weight.dtype {
+        DType::QFloat(scheme) => row_block(&scheme),
+        _ => None,
+    }) else {
+        unreachable!("fits() checked the weight's scheme")
+    };
     let (values, scales) = weight.quantized_handles().expect("a quantized weight has values and scales");
     let (words, block_words) = (n / 4, block / 4);
     // The kernel indexes the words and scales as stored rows and reads f32 activations: how the
